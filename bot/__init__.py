@@ -1,0 +1,1 @@
+"""opsbot: settings, the composition root and the HTTP server."""

@@ -1,0 +1,165 @@
+"""create_app: the one composition root. Builds settings-driven resources and wires every feature."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+from typing import AsyncIterator, Callable
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.config import OpsConfig
+from bot.delivery import DeliveryWorker
+from bot.metrics import Metrics
+from bot.settings import Settings, SettingsError
+from bot.slack_errors import report_listener_error
+from handlers import actions
+from handlers.alerts.service import AlertService
+from handlers.alerts.views import load_issue_view
+from handlers.alerts.webhooks import MAX_BODY_BYTES, AlertWebhooks
+from handlers.issues.service import IssueService
+from handlers.outbox import OutboxWriter
+from storage.database import create_engine, create_sessionmaker, ping
+from storage.migrations import upgrade_to_head
+from storage.models import utcnow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Opsbot:
+    """Everything create_app built, for the server's lifecycle and for tests to reach in."""
+
+    settings: Settings
+    config: OpsConfig
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    metrics: Metrics
+    slack_app: AsyncApp
+    worker: DeliveryWorker
+    alerts: AlertService
+    issues: IssueService
+
+
+OPSBOT = web.AppKey("opsbot", Opsbot)
+
+
+def require_production_secrets(settings: Settings) -> None:
+    """Outside local mode, Slack and webhook secrets are mandatory: refuse to start without them."""
+    if settings.local_mode:
+        return
+    for name in ("slack_signing_secret", "alert_webhook_token"):
+        value = getattr(settings, name)
+        if value is None or not value.get_secret_value():
+            raise SettingsError(f"missing setting {name.upper()}: required when SLACK_BOT_TOKEN is set")
+
+
+def _web_client(settings: Settings, *, retries: bool) -> AsyncWebClient:
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    handlers = (
+        [AsyncConnectionErrorRetryHandler(max_retry_count=1), AsyncRateLimitErrorRetryHandler(max_retry_count=1)]
+        if retries
+        else []
+    )
+    return AsyncWebClient(token=token, base_url=settings.slack_api_url, timeout=10, retry_handlers=handlers)
+
+
+def create_app(
+    settings: Settings, config: OpsConfig, *, clock: Callable[[], datetime] = utcnow
+) -> web.Application:
+    require_production_secrets(settings)
+    engine = create_engine(settings.database_url)
+    sessionmaker = create_sessionmaker(engine)
+    metrics = Metrics()
+
+    worker_holder: list[DeliveryWorker] = []
+    writer = OutboxWriter(wake=lambda: worker_holder[0].wake() if worker_holder else None)
+    alerts = AlertService(sessionmaker, config, writer, clock=clock)
+    issues = IssueService(sessionmaker, writer, clock=clock)
+    worker = DeliveryWorker(
+        sessionmaker,
+        _web_client(settings, retries=False),
+        config.delivery,
+        partial(load_issue_view, key_labels=config.key_labels),
+        metrics,
+        clock=clock,
+    )
+    worker_holder.append(worker)
+
+    signing_secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
+    slack_app = AsyncApp(
+        client=_web_client(settings, retries=True),
+        signing_secret=signing_secret,
+        request_verification_enabled=True,
+        token_verification_enabled=False,
+        process_before_response=False,
+        raise_error_for_unhandled_request=False,
+    )
+    slack_app.error(report_listener_error)
+    actions.register(slack_app, issues)
+
+    opsbot = Opsbot(settings, config, engine, sessionmaker, metrics, slack_app, worker, alerts, issues)
+    app = web.Application(client_max_size=MAX_BODY_BYTES)
+    app[OPSBOT] = opsbot
+    webhook_token = settings.alert_webhook_token.get_secret_value() if settings.alert_webhook_token else ""
+    app.add_routes(AlertWebhooks(alerts, webhook_token, metrics).routes())
+    app.add_routes(
+        [
+            web.post("/slack/events", _slack_events),
+            web.get("/healthz", _healthz),
+            web.get("/metrics", _metrics),
+        ]
+    )
+    app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(_delivery)
+    return app
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    opsbot = app[OPSBOT]
+    await upgrade_to_head(opsbot.engine)
+    yield
+    await opsbot.engine.dispose()
+
+
+async def _delivery(app: web.Application) -> AsyncIterator[None]:
+    opsbot = app[OPSBOT]
+    stop = asyncio.Event()
+    task = asyncio.create_task(opsbot.worker.run(stop), name="opsbot-delivery")
+    yield
+    stop.set()
+    opsbot.worker.wake()
+    try:
+        await asyncio.wait_for(task, timeout=15)
+    except asyncio.TimeoutError:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def _slack_events(request: web.Request) -> web.Response:
+    bolt_request = await to_bolt_request(request)
+    bolt_response = await request.app[OPSBOT].slack_app.async_dispatch(bolt_request)
+    return await to_aiohttp_response(bolt_response)
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    healthy = await ping(request.app[OPSBOT].engine)
+    return web.json_response({"database": "ok" if healthy else "unavailable"}, status=200 if healthy else 503)
+
+
+async def _metrics(request: web.Request) -> web.Response:
+    metrics = request.app[OPSBOT].metrics
+    return web.Response(body=metrics.render(), headers={"Content-Type": metrics.content_type})

@@ -1,0 +1,163 @@
+"""The deployment's YAML configuration (OPSBOT_CONFIG): routing, priorities, categories, teams, roles.
+
+Loaded once by the composition root; every rule here is data, so a team changes behaviour without code.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+
+class Priority(StrEnum):
+    HIGH = "High"
+    MEDIUM = "Medium"
+    LOW = "Low"
+
+
+class Category(StrEnum):
+    DATABASE = "database"
+    APPLICATION = "application"
+    INFRASTRUCTURE = "infrastructure"
+    THIRD_PARTY = "third-party"
+    SECURITY = "security"
+    OTHER = "other"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LabelMatcher(_Strict):
+    """Alertmanager-style matching: `match` is exact equality, `match_re` a fully anchored regex."""
+
+    match: dict[str, str] = Field(default_factory=dict)
+    match_re: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("match_re")
+    @classmethod
+    def _compile(cls, value: dict[str, str]) -> dict[str, str]:
+        for label, pattern in value.items():
+            try:
+                re.compile(pattern)
+            except re.error as error:
+                raise ValueError(f"bad regex for label {label!r}: {error}") from None
+        return value
+
+    def matches(self, labels: dict[str, str]) -> bool:
+        for label, expected in self.match.items():
+            if labels.get(label) != expected:
+                return False
+        for label, pattern in self.match_re.items():
+            if re.fullmatch(pattern, labels.get(label, "")) is None:
+                return False
+        return True
+
+
+class ChannelRoute(LabelMatcher):
+    channel: str
+
+
+class CategoryRule(LabelMatcher):
+    category: Category
+
+
+class StormSettings(_Strict):
+    """When many alerts arrive together they become one grouped message instead of a flood."""
+
+    threshold: int = Field(default=5, ge=2)
+    window_seconds: int = Field(default=300, ge=1)
+
+
+class DeliverySettings(_Strict):
+    channel_messages_per_second: float = Field(default=1.0, gt=0)
+    max_attempts: int = Field(default=0, ge=0)  # 0: keep retrying, nothing accepted is dropped
+    lease_seconds: float = Field(default=60.0, gt=0)
+    poll_interval_seconds: float = Field(default=0.5, gt=0)
+
+
+class OpsConfig(_Strict):
+    default_channel: str = "#alerts"
+    helpdesk_channel: str = "#help-desk"
+    managers_channel: str = "#ops-managers"
+    routes: list[ChannelRoute] = Field(default_factory=list)
+    severity_priority: dict[str, Priority] = Field(
+        default_factory=lambda: {
+            "critical": Priority.HIGH,
+            "page": Priority.HIGH,
+            "error": Priority.HIGH,
+            "high": Priority.HIGH,
+            "warning": Priority.MEDIUM,
+            "warn": Priority.MEDIUM,
+            "medium": Priority.MEDIUM,
+            "info": Priority.LOW,
+            "low": Priority.LOW,
+            "none": Priority.LOW,
+        }
+    )
+    default_priority: Priority = Priority.MEDIUM
+    categories: list[CategoryRule] = Field(default_factory=list)
+    default_category: Category = Category.OTHER
+    storm: StormSettings = Field(default_factory=StormSettings)
+    delivery: DeliverySettings = Field(default_factory=DeliverySettings)
+    key_labels: list[str] = Field(
+        default_factory=lambda: ["severity", "service", "instance", "job", "namespace", "cluster", "env"]
+    )
+    # Sections that later features own; validated by them, kept as data here.
+    teams: dict[str, Any] = Field(default_factory=dict)
+    runbooks: list[dict[str, Any]] = Field(default_factory=list)
+    roles: dict[str, Any] = Field(default_factory=dict)
+    surveys: dict[str, Any] = Field(default_factory=dict)
+    reports: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _lowercase_severities(self) -> "OpsConfig":
+        object.__setattr__(
+            self, "severity_priority", {key.lower(): value for key, value in self.severity_priority.items()}
+        )
+        return self
+
+    def channel_for(self, labels: dict[str, str]) -> str:
+        for route in self.routes:
+            if route.matches(labels):
+                return route.channel
+        return self.default_channel
+
+    def priority_for(self, labels: dict[str, str]) -> Priority:
+        severity = (labels.get("severity") or labels.get("priority") or "").lower()
+        return self.severity_priority.get(severity, self.default_priority)
+
+    def category_for(self, labels: dict[str, str]) -> Category:
+        for rule in self.categories:
+            if rule.matches(labels):
+                return rule.category
+        explicit = (labels.get("category") or "").lower()
+        if explicit in Category._value2member_map_:
+            return Category(explicit)
+        return self.default_category
+
+
+class ConfigError(RuntimeError):
+    """The config file is unreadable or invalid; the message names the file and the key."""
+
+
+def load_config(path: Path | None) -> OpsConfig:
+    if path is None:
+        return OpsConfig()
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as error:
+        raise ConfigError(f"invalid setting OPSBOT_CONFIG: cannot read {path}: {error}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"invalid setting OPSBOT_CONFIG: {path} must hold a mapping at the top level")
+    try:
+        return OpsConfig.model_validate(raw)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "(top level)"
+        raise ConfigError(f"invalid setting OPSBOT_CONFIG: {path}: {where}: {first['msg']}") from None

@@ -1,0 +1,48 @@
+"""Prometheus metrics, on a registry per app so tests can build many apps in one process."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+
+class Metrics:
+    content_type = CONTENT_TYPE_LATEST
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.alerts_received = Counter(
+            "opsbot_alerts_received",
+            "Alerts received through webhooks, by source and alert status.",
+            ["source", "status"],
+            registry=self.registry,
+        )
+        self.webhook_requests = Counter(
+            "opsbot_webhook_requests",
+            "Webhook requests by source and HTTP status code.",
+            ["source", "code"],
+            registry=self.registry,
+        )
+        self.slack_calls = Counter(
+            "opsbot_slack_calls",
+            "Slack Web API calls by method and outcome (ok, ratelimited, server_error, network_error, error).",
+            ["method", "outcome"],
+            registry=self.registry,
+        )
+        self.outbox_depth = Gauge(
+            "opsbot_outbox_depth", "Slack calls waiting in the outbox.", registry=self.registry
+        )
+        self.delivery_lag = Gauge(
+            "opsbot_outbox_delivery_lag_seconds",
+            "Age of the oldest Slack call still waiting in the outbox.",
+            registry=self.registry,
+        )
+        self.delivery_latency = Histogram(
+            "opsbot_outbox_delivery_seconds",
+            "Time from accepting a change to Slack confirming its message.",
+            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800),
+            registry=self.registry,
+        )
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,221 @@
+"""The issue message: what an alert (or a reported problem) looks like in its channel.
+
+Pure functions from a small view to Block Kit dicts; the delivery worker renders the latest state
+of an issue every time it posts or updates the message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Sequence
+
+from handlers.actions.ids import ISSUE_ACTIONS_BLOCK_ID, IssueAction
+from handlers.alerts.parsers import IncomingAlert
+from handlers.blockkit import (
+    actions,
+    alert_text_to_mrkdwn,
+    button,
+    cap_blocks,
+    context,
+    escape,
+    fields_section,
+    humanize_duration,
+    link,
+    mrkdwn_section,
+    slack_date,
+    truncate,
+)
+from storage.models import Issue, IssueStatus
+
+PRIORITY_MARKERS = {"High": "🔴", "Medium": "🟠", "Low": "🔵"}
+RESOLVED_MARKER = "🟢"
+LINK_ANNOTATIONS = (
+    ("runbook_url", "Runbook"),
+    ("runbook", "Runbook"),
+    ("dashboard", "Dashboard"),
+    ("dashboard_url", "Dashboard"),
+    ("panel", "Panel"),
+    ("logs", "Logs"),
+    ("logs_url", "Logs"),
+    ("silence", "Silence"),
+)
+STORM_LIST_LIMIT = 10
+
+
+@dataclass(frozen=True)
+class AlertLine:
+    """One alert as the message shows it."""
+
+    alertname: str
+    status: str
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    starts_at: datetime
+    generator_url: str | None = None
+    times_fired: int = 1
+    last_seen_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class IssueMessageView:
+    issue: Issue
+    alerts: Sequence[AlertLine] = ()
+    alert_count: int = 0
+    firing_count: int = 0
+    key_labels: Sequence[str] = ("severity", "service", "instance", "job", "namespace")
+    autofix_available: bool = False
+    kb_article: tuple[str, str | None] | None = None  # (title, url) of the matching KB article
+    extra_context: Sequence[str] = field(default_factory=tuple)
+
+
+def _status_line(issue: Issue) -> str:
+    if issue.status in (IssueStatus.RESOLVED, IssueStatus.CLOSED):
+        took = humanize_duration(issue.resolution_seconds or 0)
+        who = _who(issue.resolved_by)
+        when = slack_date(issue.resolved_at, "{time}") if issue.resolved_at else ""
+        return f"{RESOLVED_MARKER} *Resolved after {took}* by {who} {when}".rstrip()
+    if issue.acknowledged_by:
+        when = slack_date(issue.acknowledged_at, "{time}") if issue.acknowledged_at else ""
+        return f"👀 Acknowledged by {_who(issue.acknowledged_by)} at {when}".rstrip()
+    return "🚨 *Open* — nobody has acknowledged this yet"
+
+
+def _who(actor: str | None) -> str:
+    """Slack user ids become mentions; sources (alertmanager, grafana) stay plain words."""
+    if not actor:
+        return "someone"
+    if actor[:1] in ("U", "W") and actor[1:].isalnum() and actor.upper() == actor:
+        return f"<@{actor}>"
+    return escape(actor)
+
+
+def _title_line(view: IssueMessageView) -> str:
+    issue = view.issue
+    resolved = issue.status in (IssueStatus.RESOLVED, IssueStatus.CLOSED)
+    marker = RESOLVED_MARKER if resolved else PRIORITY_MARKERS.get(issue.priority, "⚪")
+    title = issue.title
+    if issue.is_grouped:
+        first = view.alerts[0].alertname if view.alerts else issue.title
+        title = f"{first}: {view.alert_count} alerts ({view.firing_count} firing)"
+    return f"{marker} *{escape(truncate(title, 300))}*"
+
+
+def _links(view: IssueMessageView) -> str:
+    parts: list[str] = []
+    seen_labels: set[str] = set()
+    first = view.alerts[0] if view.alerts else None
+    if first and first.generator_url:
+        parts.append(link(first.generator_url, "Source"))
+    if first:
+        for key, label in LINK_ANNOTATIONS:
+            url = first.annotations.get(key)
+            if url and label not in seen_labels:
+                parts.append(link(url, label))
+                seen_labels.add(label)
+    if view.kb_article:
+        title, url = view.kb_article
+        parts.append(f"📖 {link(url, title) if url else escape(title)}")
+    return " · ".join(parts)
+
+
+def _alert_fields(view: IssueMessageView) -> list[str]:
+    issue = view.issue
+    fields = [
+        f"*Priority*\n{escape(issue.priority)}",
+        f"*Category*\n{escape(issue.category)}",
+        f"*Status*\n{escape(issue.status)}",
+        f"*Issue*\n#{issue.id}",
+    ]
+    first = view.alerts[0] if view.alerts else None
+    if first:
+        fields.append(f"*Started*\n{slack_date(first.starts_at)}")
+        if not issue.is_grouped:
+            seen = slack_date(first.last_seen_at, "{time}") if first.last_seen_at else "—"
+            fields.append(f"*Fired*\n{first.times_fired}× · last seen {seen}")
+    else:
+        fields.append(f"*Reported*\n{slack_date(issue.reported_at)} by {_who(issue.reported_by)}")
+    if issue.assignee:
+        fields.append(f"*Assignee*\n{_who(issue.assignee)}")
+    return fields
+
+
+def _key_labels(view: IssueMessageView) -> str:
+    if not view.alerts:
+        return ""
+    labels = view.alerts[0].labels
+    shown = [f"`{escape(name)}={escape(truncate(labels[name], 80))}`" for name in view.key_labels if labels.get(name)]
+    return " ".join(shown)
+
+
+def _storm_list(view: IssueMessageView) -> str:
+    lines = []
+    for alert in view.alerts[:STORM_LIST_LIMIT]:
+        where = alert.labels.get("instance") or alert.labels.get("service") or alert.labels.get("job") or ""
+        mark = "🟢" if alert.status == "resolved" else "🔥"
+        summary = alert.annotations.get("summary", "")
+        lines.append(f"{mark} {escape(truncate(where, 80))} {escape(truncate(summary, 120))}".rstrip())
+    if view.alert_count > STORM_LIST_LIMIT:
+        lines.append(f"…and {view.alert_count - STORM_LIST_LIMIT} more: the full list is in the thread.")
+    return "\n".join(lines)
+
+
+def build_issue_buttons(view: IssueMessageView) -> dict[str, Any] | None:
+    issue = view.issue
+    value = str(issue.id)
+    if issue.status in (IssueStatus.RESOLVED, IssueStatus.CLOSED):
+        return actions(ISSUE_ACTIONS_BLOCK_ID, [button("Reopen", IssueAction.REOPEN, value)])
+    elements = []
+    if issue.acknowledged_by:
+        elements.append(button("Unacknowledge", IssueAction.UNACKNOWLEDGE, value))
+    else:
+        elements.append(button("Acknowledge", IssueAction.ACKNOWLEDGE, value, style="primary"))
+    if view.autofix_available or view.alerts:
+        elements.append(button("Auto-fix", IssueAction.AUTOFIX, value))
+    elements.append(button("Escalate", IssueAction.ESCALATE, value))
+    elements.append(button("Resolve", IssueAction.RESOLVE, value, style="danger"))
+    return actions(ISSUE_ACTIONS_BLOCK_ID, elements)
+
+
+def build_issue_message(view: IssueMessageView) -> tuple[str, list[dict[str, Any]]]:
+    """(fallback text for notifications, blocks) for the issue's message."""
+    issue = view.issue
+    blocks: list[dict[str, Any]] = [mrkdwn_section(f"{_title_line(view)}\n{_status_line(issue)}")]
+    if issue.is_grouped:
+        blocks.append(mrkdwn_section(_storm_list(view)))
+    elif issue.description:
+        blocks.append(mrkdwn_section(alert_text_to_mrkdwn(issue.description)))
+    blocks.append(fields_section(_alert_fields(view)))
+    labels = _key_labels(view)
+    links = _links(view)
+    if labels:
+        blocks.append(context(labels))
+    if links:
+        blocks.append(mrkdwn_section(links))
+    if issue.resolution and issue.status in (IssueStatus.RESOLVED, IssueStatus.CLOSED):
+        cause = f"\n*Root cause:* {escape(issue.root_cause)}" if issue.root_cause else ""
+        blocks.append(mrkdwn_section(f"*Resolution:* {escape(issue.resolution)}{cause}"))
+    for line in view.extra_context:
+        blocks.append(context(line))
+    buttons = build_issue_buttons(view)
+    if buttons:
+        blocks.append(buttons)
+    fallback = f"[{issue.priority}] {issue.title} (#{issue.id}, {issue.status})"
+    return truncate(fallback, 3000), cap_blocks(blocks)
+
+
+def build_resolved_line(issue: Issue, source: str) -> str:
+    took = humanize_duration(issue.resolution_seconds or 0)
+    return f"{RESOLVED_MARKER} Resolved by {escape(source)} after {took}."
+
+
+def build_storm_thread_lines(alerts: Sequence[IncomingAlert], *, truncated: int = 0) -> str:
+    """The list of alerts that joined a grouped issue, for its thread (one reply, within limits)."""
+    lines = [f"*{len(alerts)} alert(s) joined this group:*"]
+    for alert in alerts:
+        where = alert.labels.get("instance") or alert.labels.get("service") or alert.labels.get("job") or ""
+        summary = alert.annotations.get("summary") or alert.alertname
+        lines.append(f"• `{escape(truncate(where, 80))}` {escape(truncate(summary, 150))}")
+    if truncated:
+        lines.append(f"_…plus {truncated} more that the monitoring system left out of its notification._")
+    return truncate("\n".join(lines), 3000)

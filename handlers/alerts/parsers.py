@@ -1,0 +1,233 @@
+"""Turn Alertmanager, Grafana and generic webhook bodies into one normalised shape.
+
+Unknown keys are ignored (Alertmanager adds fields in newer versions); a wrong shape raises
+PayloadError naming the field, which the webhook answers with a 422.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from storage.models import AlertStatus
+
+# Alertmanager and Grafana mark "not resolved yet" with Go's zero time.
+_GO_ZERO_YEAR = 1
+
+
+class PayloadError(ValueError):
+    """The body is JSON but not the shape we expect; `problem` says where."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class IncomingAlert:
+    source: str
+    fingerprint: str
+    status: AlertStatus
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    starts_at: datetime
+    ends_at: datetime | None = None
+    generator_url: str | None = None
+
+    @property
+    def alertname(self) -> str:
+        return self.labels.get("alertname") or self.annotations.get("summary") or "Alert"
+
+
+@dataclass(frozen=True)
+class AlertBatch:
+    """One webhook delivery: for Alertmanager, one notification of one alert group."""
+
+    source: str
+    alerts: list[IncomingAlert]
+    group_key: str | None = None
+    receiver: str | None = None
+    external_url: str | None = None
+    truncated_alerts: int = 0
+    common_labels: dict[str, str] = field(default_factory=dict)
+
+
+def _labels_fingerprint(source: str, labels: dict[str, str]) -> str:
+    canonical = json.dumps(sorted(labels.items()), separators=(",", ":"))
+    return hashlib.sha256(f"{source}:{canonical}".encode()).hexdigest()[:16]
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is None or value.year <= _GO_ZERO_YEAR:
+        return None
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+class _Lenient(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+def _stringify(value: Any) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValueError("must be an object of strings")
+    return {str(key): "" if item is None else str(item) for key, item in value.items()}
+
+
+class _PromAlert(_Lenient):
+    status: Literal["firing", "resolved"]
+    labels: dict[str, str]
+    annotations: dict[str, str] = Field(default_factory=dict)
+    starts_at: datetime = Field(alias="startsAt")
+    ends_at: datetime | None = Field(default=None, alias="endsAt")
+    generator_url: str | None = Field(default=None, alias="generatorURL")
+    fingerprint: str | None = None
+    dashboard_url: str | None = Field(default=None, alias="dashboardURL")
+    panel_url: str | None = Field(default=None, alias="panelURL")
+    silence_url: str | None = Field(default=None, alias="silenceURL")
+
+    _strings = field_validator("labels", "annotations", mode="before")(_stringify)
+
+
+class _PromNotification(_Lenient):
+    alerts: list[_PromAlert]
+    receiver: str | None = None
+    group_key: str | None = Field(default=None, alias="groupKey")
+    external_url: str | None = Field(default=None, alias="externalURL")
+    truncated_alerts: int = Field(default=0, alias="truncatedAlerts")
+    common_labels: dict[str, str] = Field(default_factory=dict, alias="commonLabels")
+
+    _strings = field_validator("common_labels", mode="before")(_stringify)
+
+
+def _describe(error: ValidationError) -> str:
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "body"
+    return f"{where}: {first['msg']}"
+
+
+def _prometheus_style(source: str, body: Any) -> AlertBatch:
+    try:
+        notification = _PromNotification.model_validate(body)
+    except ValidationError as error:
+        raise PayloadError(_describe(error)) from None
+    alerts = []
+    for item in notification.alerts:
+        annotations = dict(item.annotations)
+        # Grafana carries its links beside the annotations; keep them where the message looks.
+        if item.dashboard_url and "dashboard" not in annotations:
+            annotations["dashboard"] = item.dashboard_url
+        if item.panel_url and "panel" not in annotations:
+            annotations["panel"] = item.panel_url
+        if item.silence_url and "silence" not in annotations:
+            annotations["silence"] = item.silence_url
+        alerts.append(
+            IncomingAlert(
+                source=source,
+                fingerprint=item.fingerprint or _labels_fingerprint(source, item.labels),
+                status=AlertStatus(item.status),
+                labels=item.labels,
+                annotations=annotations,
+                starts_at=_aware(item.starts_at) or datetime.now(timezone.utc),
+                ends_at=_aware(item.ends_at),
+                generator_url=item.generator_url or None,
+            )
+        )
+    return AlertBatch(
+        source=source,
+        alerts=alerts,
+        group_key=notification.group_key,
+        receiver=notification.receiver,
+        external_url=notification.external_url,
+        truncated_alerts=notification.truncated_alerts,
+        common_labels=notification.common_labels,
+    )
+
+
+def parse_alertmanager(body: Any) -> AlertBatch:
+    """Alertmanager webhook v4 (0.25 and newer)."""
+    return _prometheus_style("alertmanager", body)
+
+
+def parse_grafana(body: Any) -> AlertBatch:
+    """Grafana unified alerting's webhook contact point: Alertmanager's shape plus a few links."""
+    return _prometheus_style("grafana", body)
+
+
+_RESOLVED_WORDS = {"resolved", "ok", "closed", "recovered", "inactive", "normal"}
+
+
+class _GenericAlert(_Lenient):
+    title: str = Field(min_length=1, max_length=10_000)
+    status: str = "firing"
+    key: str | None = Field(default=None, alias="dedup_key")
+    severity: str | None = None
+    description: str | None = None
+    service: str | None = None
+    category: str | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+    links: dict[str, str] = Field(default_factory=dict)
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+
+    _strings = field_validator("labels", "links", mode="before")(_stringify)
+
+    @field_validator("status")
+    @classmethod
+    def _known_status(cls, value: str) -> str:
+        lowered = value.strip().lower()
+        if lowered not in _RESOLVED_WORDS | {"firing", "triggered", "alerting", "open", "problem"}:
+            raise ValueError("must be 'firing' or 'resolved'")
+        return "resolved" if lowered in _RESOLVED_WORDS else "firing"
+
+
+class _GenericBody(_Lenient):
+    source: str = Field(default="generic", max_length=64)
+    alerts: list[_GenericAlert] = Field(min_length=1, max_length=1000)
+
+
+def parse_generic(body: Any) -> AlertBatch:
+    """The documented generic shape: one alert object, or {"source": ..., "alerts": [...]}.
+
+    A resolve carries the same `dedup_key` (or the same title and labels) as its firing.
+    """
+    if isinstance(body, dict) and "alerts" not in body:
+        body = {"source": body.get("source", "generic"), "alerts": [body]}
+    try:
+        parsed = _GenericBody.model_validate(body)
+    except ValidationError as error:
+        raise PayloadError(_describe(error)) from None
+    now = datetime.now(timezone.utc)
+    alerts = []
+    for item in parsed.alerts:
+        labels = {"alertname": item.title, **item.labels}
+        for name in ("severity", "service", "category"):
+            value = getattr(item, name)
+            if value:
+                labels.setdefault(name, value)
+        labels.setdefault("monitor", parsed.source)
+        annotations = {"summary": item.title}
+        if item.description:
+            annotations["description"] = item.description
+        for name, url in item.links.items():
+            annotations["runbook_url" if name in ("runbook", "runbook_url") else name] = url
+        status = AlertStatus(item.status)
+        alerts.append(
+            IncomingAlert(
+                source="generic",
+                fingerprint=item.key or _labels_fingerprint("generic", labels),
+                status=status,
+                labels=labels,
+                annotations=annotations,
+                starts_at=_aware(item.started_at) or now,
+                ends_at=_aware(item.ended_at) or (now if status is AlertStatus.RESOLVED else None),
+                generator_url=item.links.get("source") or item.links.get("url"),
+            )
+        )
+    return AlertBatch(source="generic", alerts=alerts)

@@ -1,0 +1,37 @@
+"""Load what the issue message shows, in one short read."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.alerts.blocks import STORM_LIST_LIMIT, AlertLine, IssueMessageView
+from storage.repositories import AlertRepository, IssueRepository
+
+
+async def load_issue_view(
+    session: AsyncSession, issue_id: int, *, key_labels: Sequence[str]
+) -> IssueMessageView | None:
+    issue = await IssueRepository(session).get(issue_id)
+    if issue is None:
+        return None
+    alerts_repo = AlertRepository(session)
+    alerts = await alerts_repo.list_for_issue(issue_id, limit=STORM_LIST_LIMIT)
+    total, firing = await alerts_repo.count_for_issue(issue_id)
+    lines = [
+        AlertLine(
+            alertname=alert.alertname,
+            status=alert.status,
+            labels=alert.labels,
+            annotations=alert.annotations,
+            starts_at=alert.starts_at,
+            generator_url=alert.generator_url,
+            times_fired=alert.times_fired,
+            last_seen_at=alert.last_seen_at,
+        )
+        for alert in alerts
+    ]
+    return IssueMessageView(
+        issue=issue, alerts=lines, alert_count=total, firing_count=firing, key_labels=tuple(key_labels)
+    )

@@ -1,0 +1,1 @@
+"""The issue log: state changes on issues (acknowledge, resolve, reopen, ...) and their audit trail."""

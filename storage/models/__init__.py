@@ -1,0 +1,21 @@
+"""Typed models, one module per aggregate, re-exported for convenience."""
+
+from storage.models.alert import Alert, AlertStatus
+from storage.models.base import Base, UTCDateTime, utcnow
+from storage.models.issue import OPEN_STATUSES, Issue, IssueEvent, IssueStatus
+from storage.models.slack import OutboxItem, OutboxStatus, SlackMessage
+
+__all__ = [
+    "Alert",
+    "AlertStatus",
+    "Base",
+    "Issue",
+    "IssueEvent",
+    "IssueStatus",
+    "OPEN_STATUSES",
+    "OutboxItem",
+    "OutboxStatus",
+    "SlackMessage",
+    "UTCDateTime",
+    "utcnow",
+]

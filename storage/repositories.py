@@ -1,0 +1,233 @@
+"""Repositories: queries by name. They take the caller's AsyncSession and never commit."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any, Sequence
+
+from sqlalchemy import and_, case, delete, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import (
+    OPEN_STATUSES,
+    Alert,
+    AlertStatus,
+    Issue,
+    IssueEvent,
+    OutboxItem,
+    OutboxStatus,
+    SlackMessage,
+    utcnow,
+)
+
+
+class IssueRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, issue_id: int, *, for_update: bool = False) -> Issue | None:
+        query = select(Issue).where(Issue.id == issue_id)
+        if for_update:
+            query = query.with_for_update()
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def add(self, issue: Issue) -> Issue:
+        self.session.add(issue)
+        await self.session.flush()
+        return issue
+
+    async def find_open_group(self, group_key: str, since: datetime) -> Issue | None:
+        """The grouped issue an alert storm is folding into, if one is still open and recent."""
+        query = (
+            select(Issue)
+            .where(Issue.group_key == group_key, Issue.is_grouped.is_(True))
+            .where(Issue.status.in_(OPEN_STATUSES), Issue.reported_at >= since)
+            .order_by(Issue.id.desc())
+            .limit(1)
+        )
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def count_reported_for_group(self, group_key: str, since: datetime) -> int:
+        query = select(func.count()).where(Issue.group_key == group_key, Issue.reported_at >= since)
+        return int((await self.session.execute(query)).scalar_one())
+
+    async def add_event(
+        self,
+        issue_id: int,
+        *,
+        actor: str,
+        kind: str,
+        summary: str = "",
+        detail: dict[str, Any] | None = None,
+        at: datetime | None = None,
+    ) -> IssueEvent:
+        event = IssueEvent(
+            issue_id=issue_id, actor=actor, kind=kind, summary=summary, detail=detail or {}, at=at or utcnow()
+        )
+        self.session.add(event)
+        return event
+
+    async def list_events(self, issue_id: int) -> Sequence[IssueEvent]:
+        query = select(IssueEvent).where(IssueEvent.issue_id == issue_id).order_by(IssueEvent.id)
+        return (await self.session.execute(query)).scalars().all()
+
+
+class AlertRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get_by_fingerprints(self, source: str, fingerprints: Sequence[str]) -> dict[str, Alert]:
+        if not fingerprints:
+            return {}
+        query = select(Alert).where(Alert.source == source, Alert.fingerprint.in_(list(fingerprints)))
+        return {alert.fingerprint: alert for alert in (await self.session.execute(query)).scalars()}
+
+    async def add(self, alert: Alert) -> Alert:
+        self.session.add(alert)
+        return alert
+
+    async def list_for_issue(self, issue_id: int, *, limit: int | None = None) -> Sequence[Alert]:
+        query = select(Alert).where(Alert.issue_id == issue_id).order_by(Alert.id)
+        if limit is not None:
+            query = query.limit(limit)
+        return (await self.session.execute(query)).scalars().all()
+
+    async def count_for_issue(self, issue_id: int) -> tuple[int, int]:
+        """(alerts linked, of which still firing)."""
+        firing = func.sum(case((Alert.status == AlertStatus.FIRING, 1), else_=0))
+        query = select(func.count(), func.coalesce(firing, 0)).where(Alert.issue_id == issue_id)
+        total, still_firing = (await self.session.execute(query)).one()
+        return int(total), int(still_firing)
+
+
+class SlackMessageRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get_for_issue(self, issue_id: int) -> SlackMessage | None:
+        query = select(SlackMessage).where(SlackMessage.issue_id == issue_id)
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def get_by_ts(self, channel: str, ts: str) -> SlackMessage | None:
+        query = select(SlackMessage).where(SlackMessage.channel == channel, SlackMessage.ts == ts)
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def save(self, issue_id: int, channel: str, ts: str) -> SlackMessage:
+        message = await self.get_for_issue(issue_id)
+        if message is None:
+            message = SlackMessage(issue_id=issue_id, channel=channel, ts=ts)
+            self.session.add(message)
+        else:
+            message.channel, message.ts = channel, ts
+        await self.session.flush()
+        return message
+
+    async def forget(self, issue_id: int) -> None:
+        await self.session.execute(delete(SlackMessage).where(SlackMessage.issue_id == issue_id))
+
+
+class OutboxRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def enqueue(
+        self, operation: str, payload: dict[str, Any], *, ordering_key: str, issue_id: int | None = None
+    ) -> OutboxItem:
+        item = OutboxItem(operation=operation, payload=payload, ordering_key=ordering_key, issue_id=issue_id)
+        self.session.add(item)
+        return item
+
+    async def has_unclaimed_tail(self, ordering_key: str, operation: str) -> bool:
+        """True when the newest pending item for the key is this operation and nobody holds it yet.
+
+        Used to coalesce re-renders: one pending "render" already shows the latest state.
+        """
+        newest = (
+            select(OutboxItem.operation, OutboxItem.locked_until)
+            .where(OutboxItem.ordering_key == ordering_key, OutboxItem.status == OutboxStatus.PENDING)
+            .order_by(OutboxItem.id.desc())
+            .limit(1)
+        )
+        row = (await self.session.execute(newest)).one_or_none()
+        return row is not None and row.operation == operation and row.locked_until is None
+
+    async def claim(self, worker_id: str, *, now: datetime, lease: timedelta, limit: int) -> list[OutboxItem]:
+        """Lease the head item of up to `limit` ordering keys whose head is due.
+
+        The conditional UPDATE makes claiming safe across replicas sharing one PostgreSQL.
+        """
+        heads = (
+            select(func.min(OutboxItem.id))
+            .where(OutboxItem.status == OutboxStatus.PENDING)
+            .group_by(OutboxItem.ordering_key)
+        )
+        candidates = (
+            select(OutboxItem.id)
+            .where(OutboxItem.id.in_(heads), OutboxItem.next_attempt_at <= now)
+            .where(or_(OutboxItem.locked_until.is_(None), OutboxItem.locked_until < now))
+            .order_by(OutboxItem.id)
+            .limit(limit)
+        )
+        ids = list((await self.session.execute(candidates)).scalars())
+        claimed: list[int] = []
+        for item_id in ids:
+            result = await self.session.execute(
+                update(OutboxItem)
+                .where(OutboxItem.id == item_id, OutboxItem.status == OutboxStatus.PENDING)
+                .where(or_(OutboxItem.locked_until.is_(None), OutboxItem.locked_until < now))
+                .values(locked_until=now + lease, locked_by=worker_id)
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount == 1:
+                claimed.append(item_id)
+        if not claimed:
+            return []
+        query = select(OutboxItem).where(OutboxItem.id.in_(claimed)).order_by(OutboxItem.id)
+        return list((await self.session.execute(query.execution_options(populate_existing=True))).scalars())
+
+    async def mark_done(self, item_id: int) -> None:
+        await self.session.execute(
+            update(OutboxItem)
+            .where(OutboxItem.id == item_id)
+            .values(status=OutboxStatus.DONE, done_at=utcnow(), locked_until=None, locked_by=None, last_error=None)
+        )
+
+    async def reschedule(self, item_id: int, *, at: datetime, error: str, count_attempt: bool = True) -> None:
+        values: dict[str, Any] = {"next_attempt_at": at, "locked_until": None, "locked_by": None, "last_error": error}
+        if count_attempt:
+            values["attempts"] = OutboxItem.attempts + 1
+        await self.session.execute(update(OutboxItem).where(OutboxItem.id == item_id).values(**values))
+
+    async def mark_failed(self, item_id: int, *, error: str) -> None:
+        await self.session.execute(
+            update(OutboxItem)
+            .where(OutboxItem.id == item_id)
+            .values(
+                status=OutboxStatus.FAILED,
+                last_error=error,
+                attempts=OutboxItem.attempts + 1,
+                locked_until=None,
+                locked_by=None,
+                done_at=utcnow(),
+            )
+        )
+
+    async def pending_stats(self) -> tuple[int, datetime | None]:
+        """(pending items, created_at of the oldest) for the depth and lag metrics."""
+        query = select(func.count(), func.min(OutboxItem.created_at)).where(
+            OutboxItem.status == OutboxStatus.PENDING
+        )
+        count, oldest = (await self.session.execute(query)).one()
+        if isinstance(oldest, str):  # SQLite returns min() of a DateTime as text
+            oldest = datetime.fromisoformat(oldest)
+        if oldest is not None and oldest.tzinfo is None:
+            oldest = oldest.replace(tzinfo=timezone.utc)
+        return int(count), oldest
+
+    async def purge_done(self, older_than: datetime) -> int:
+        result = await self.session.execute(
+            delete(OutboxItem).where(
+                and_(OutboxItem.status == OutboxStatus.DONE, OutboxItem.done_at < older_than)
+            )
+        )
+        return int(result.rowcount or 0)
