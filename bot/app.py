@@ -99,11 +99,11 @@ def create_app(
     worker_holder.append(worker)
 
     signing_secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
+    bolt_client = _web_client(settings, retries=True)
     slack_app = AsyncApp(
-        client=_web_client(settings, retries=True),
+        client=bolt_client,
         signing_secret=signing_secret,
         request_verification_enabled=True,
-        token_verification_enabled=False,
         process_before_response=False,
         raise_error_for_unhandled_request=False,
     )

@@ -1,0 +1,141 @@
+"""A running opsbot on 127.0.0.1 wired to the Slack stand-in, as the integration tests drive it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+
+import aiohttp
+from aiohttp import web
+from pydantic import SecretStr
+
+from bot.app import OPSBOT, Opsbot, create_app
+from bot.config import OpsConfig
+from bot.settings import Settings
+from slack_standin import SlackStandIn
+from slack_standin.signing import sign_request
+
+FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+SIGNING_SECRET = "test-signing-secret"
+WEBHOOK_TOKEN = "test-webhook-token"
+BOT_TOKEN = "xoxb-test"
+
+
+def fixture_json(name: str) -> Any:
+    return json.loads((FIXTURES / name).read_text())
+
+
+class Clock:
+    """A controllable clock: tests move time instead of sleeping."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime.now(timezone.utc)
+        self._offset = timedelta()
+
+    def __call__(self) -> datetime:
+        return datetime.now(timezone.utc) + self._offset
+
+    def advance(self, **delta: float) -> None:
+        self._offset += timedelta(**delta)
+
+
+def test_config(**overrides: Any) -> OpsConfig:
+    base: dict[str, Any] = {
+        "default_channel": "#alerts",
+        "delivery": {"channel_messages_per_second": 200, "poll_interval_seconds": 0.05, "lease_seconds": 5},
+    }
+    base.update(overrides)
+    return OpsConfig.model_validate(base)
+
+
+@dataclass
+class RunningBot:
+    url: str
+    app: web.Application
+    runner: web.AppRunner
+    standin: SlackStandIn
+    session: aiohttp.ClientSession
+    clock: Clock
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def opsbot(self) -> Opsbot:
+        return self.app[OPSBOT]
+
+    async def post_webhook(
+        self, source: str, body: Any, *, token: str | None = WEBHOOK_TOKEN, raw: bytes | None = None
+    ) -> tuple[int, Any]:
+        headers = {"Content-Type": "application/json"}
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        data = raw if raw is not None else json.dumps(body).encode()
+        async with self.session.post(f"{self.url}/webhooks/{source}", data=data, headers=headers) as response:
+            text = await response.text()
+            try:
+                return response.status, json.loads(text)
+            except json.JSONDecodeError:
+                return response.status, text
+
+    async def post_slack(
+        self, body: str, *, content_type: str = "application/x-www-form-urlencoded", timestamp: int | None = None,
+        secret: str = SIGNING_SECRET,
+    ) -> tuple[int, str]:
+        headers = {"Content-Type": content_type, **sign_request(secret, body, timestamp)}
+        async with self.session.post(f"{self.url}/slack/events", data=body.encode(), headers=headers) as response:
+            return response.status, await response.text()
+
+    async def wait_until(self, predicate: Callable[[], Awaitable[bool]], timeout: float = 5.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if await predicate():
+                return
+            await asyncio.sleep(0.02)
+        raise AssertionError("condition not met in time")
+
+    async def outbox_drained(self, timeout: float = 5.0) -> None:
+        from storage.repositories import OutboxRepository
+
+        async def drained() -> bool:
+            async with self.opsbot.sessionmaker() as session:
+                depth, _ = await OutboxRepository(session).pending_stats()
+            return depth == 0
+
+        await self.wait_until(drained, timeout)
+
+
+async def start_bot(
+    database_url: str,
+    standin: SlackStandIn,
+    *,
+    config: OpsConfig | None = None,
+    clock: Clock | None = None,
+    port: int = 0,
+    settings_overrides: dict[str, Any] | None = None,
+) -> RunningBot:
+    settings = Settings(
+        slack_bot_token=SecretStr(BOT_TOKEN),
+        slack_signing_secret=SecretStr(SIGNING_SECRET),
+        alert_webhook_token=SecretStr(WEBHOOK_TOKEN),
+        slack_api_url=standin.api_url,
+        database_url=database_url,
+        **(settings_overrides or {}),
+    )
+    clock = clock or Clock()
+    app = create_app(settings, config or test_config(), clock=clock)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", port)
+    await site.start()
+    bound = runner.addresses[0][1]
+    session = aiohttp.ClientSession()
+    return RunningBot(f"http://127.0.0.1:{bound}", app, runner, standin, session, clock)
+
+
+async def stop_bot(bot: RunningBot) -> None:
+    await bot.session.close()
+    await bot.runner.cleanup()
