@@ -1,0 +1,7 @@
+"""Test infrastructure: real servers the suite starts on loopback, and pytest fixtures for them.
+
+- `tests.support.postgres`: a throw-away PostgreSQL cluster (`postgres_server`, `postgres_database_url`).
+- `tests.support.alertmanager`: Debian's Alertmanager 0.25 sending real webhooks (`alertmanager_factory`).
+
+The fixtures are plain functions for `tests/conftest.py` to import; nothing here starts at import time.
+"""

@@ -1,0 +1,295 @@
+"""A real Prometheus Alertmanager (Debian's `prometheus-alertmanager`, 0.25) for end-to-end tests.
+
+`AlertmanagerServer` writes a configuration with a single webhook receiver that sends a bearer
+token, starts Alertmanager on a free 127.0.0.1 port with clustering off and its storage in a
+temporary directory, and waits for `/-/ready`. Tests then post alerts to it with
+`post_alerts()` / `resolve_alerts()` and receive Alertmanager's own webhooks, exactly as
+production does. Everything stays on loopback.
+
+The `alertmanager_factory` fixture at the bottom starts servers for a test and always stops
+them at teardown, failed test or not; import it into a conftest:
+`from tests.support.alertmanager import alertmanager_factory`.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+import pytest
+
+HOST = "127.0.0.1"
+RECEIVER = "opsbot"
+_BINARY_NAMES = ("prometheus-alertmanager", "alertmanager")  # Debian's name, then upstream's
+
+MISSING_MESSAGE = (
+    "Alertmanager not found (prometheus-alertmanager or alertmanager on PATH); install Debian's "
+    "`prometheus-alertmanager` package (`make test` does so via scripts/ensure-system-deps.sh)"
+)
+
+# Requests to our own loopback servers must never go through a proxy from the environment.
+_loopback = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+class AlertmanagerError(RuntimeError):
+    """Alertmanager could not be started or refused a request; the message includes its log tail."""
+
+
+def find_alertmanager() -> Path | None:
+    """Return the Alertmanager binary: Debian's `prometheus-alertmanager`, else upstream's `alertmanager`."""
+    for name in _BINARY_NAMES:
+        found = shutil.which(name)
+        if found:
+            return Path(found)
+    fallback = Path("/usr/bin/prometheus-alertmanager")
+    return fallback if os.access(fallback, os.X_OK) else None
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def _now_rfc3339() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+class AlertmanagerServer:
+    """One Alertmanager on 127.0.0.1 whose only receiver is a webhook; `with AlertmanagerServer(...) as am:`."""
+
+    def __init__(
+        self,
+        webhook_url: str,
+        bearer_token: str,
+        group_wait: str = "1s",
+        group_interval: str = "1s",
+        repeat_interval: str = "1h",
+        *,
+        group_by: Sequence[str] = ("alertname",),
+        max_alerts: int = 0,
+        binary: Path | None = None,
+        start_timeout: float = 30.0,
+    ) -> None:
+        self.webhook_url = webhook_url
+        self.bearer_token = bearer_token
+        self.group_wait = group_wait
+        self.group_interval = group_interval
+        self.repeat_interval = repeat_interval
+        self.group_by = list(group_by)
+        self.max_alerts = max_alerts
+        self.binary = binary
+        self.start_timeout = start_timeout
+        self.port: int | None = None
+        self.config_path: Path | None = None
+        self.startup_seconds: float | None = None
+        self._tmp: Path | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        if self.port is None or self._process is None:
+            raise AlertmanagerError("Alertmanager is not running; call start() first")
+        return f"http://{HOST}:{self.port}"
+
+    def config(self) -> dict[str, Any]:
+        """The configuration written to `config_path` (JSON is YAML, so no quoting surprises)."""
+        webhook: dict[str, Any] = {
+            "url": self.webhook_url,
+            "send_resolved": True,
+            "http_config": {"authorization": {"type": "Bearer", "credentials": self.bearer_token}},
+        }
+        if self.max_alerts:
+            webhook["max_alerts"] = self.max_alerts
+        return {
+            "route": {
+                "receiver": RECEIVER,
+                "group_by": self.group_by,
+                "group_wait": self.group_wait,
+                "group_interval": self.group_interval,
+                "repeat_interval": self.repeat_interval,
+            },
+            "receivers": [{"name": RECEIVER, "webhook_configs": [webhook]}],
+        }
+
+    # -- life cycle --------------------------------------------------------------------------
+
+    def __enter__(self) -> AlertmanagerServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        if self._tmp is not None:
+            raise AlertmanagerError("Alertmanager is already running")
+        began = time.monotonic()
+        if self.binary is None:
+            self.binary = find_alertmanager()
+        if self.binary is None:
+            raise AlertmanagerError(MISSING_MESSAGE)
+        self._tmp = Path(tempfile.mkdtemp(prefix="opsbot-am-"))
+        atexit.register(self.stop)
+        try:
+            self.config_path = self._tmp / "alertmanager.yml"
+            self.config_path.write_text(json.dumps(self.config(), indent=2) + "\n")
+            self._start_on_free_port()
+        except BaseException:
+            self.stop()
+            raise
+        self.startup_seconds = time.monotonic() - began
+
+    def stop(self) -> None:
+        """Kill Alertmanager and delete its directory. Idempotent; safe after a failed start."""
+        process, self._process = self._process, None
+        if process is not None:
+            self._end(process)
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        tmp, self._tmp = self._tmp, None
+        if tmp is not None:
+            atexit.unregister(self.stop)
+            shutil.rmtree(tmp, ignore_errors=True)
+        self.port = None
+
+    @staticmethod
+    def _end(process: subprocess.Popen[bytes]) -> None:
+        if process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+    # -- alerts ------------------------------------------------------------------------------
+
+    def post_alerts(self, alerts: list[dict[str, Any]]) -> None:
+        """POST /api/v2/alerts: each alert is {labels, annotations?, startsAt?, endsAt?, generatorURL?}."""
+        request = urllib.request.Request(
+            f"{self.url}/api/v2/alerts",
+            data=json.dumps(alerts).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        try:
+            with _loopback.open(request, timeout=10) as response:
+                response.read()
+        except urllib.error.HTTPError as error:
+            raise AlertmanagerError(
+                f"Alertmanager refused the alerts: HTTP {error.code} {error.read().decode(errors='replace')}"
+            ) from None
+
+    def resolve_alerts(self, alerts: list[dict[str, Any]]) -> None:
+        """Post the same label sets again with endsAt = now, which resolves them."""
+        now = _now_rfc3339()
+        self.post_alerts([{**alert, "endsAt": now} for alert in alerts])
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _start_on_free_port(self) -> None:
+        assert self._tmp is not None and self.config_path is not None
+        log_path = self._tmp / "alertmanager.log"
+        env = {key: value for key, value in os.environ.items() if not key.lower().endswith("_proxy")}
+        for _attempt in range(3):
+            port = _free_port()
+            self._log = open(log_path, "wb")
+            self._process = subprocess.Popen(
+                [
+                    str(self.binary),
+                    f"--config.file={self.config_path}",
+                    f"--storage.path={self._tmp / 'data'}",
+                    f"--web.listen-address={HOST}:{port}",
+                    f"--web.external-url=http://{HOST}:{port}",
+                    "--cluster.listen-address=",
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=self._log,
+                stderr=subprocess.STDOUT,
+                cwd=self._tmp,
+                env=env,
+            )
+            self.port = port
+            if self._wait_until_ready(log_path):
+                return
+            # Exited: retry only if another process took the port between our probe and its bind.
+            self._log.close()
+            self._log = None
+            self._process = None
+            if "address already in use" not in _tail(log_path, 100):
+                break
+        raise AlertmanagerError(
+            f"Alertmanager exited during start-up\n--- log tail ---\n{_tail(log_path)}"
+        )
+
+    def _wait_until_ready(self, log_path: Path) -> bool:
+        """True once /-/ready answers 200, False if the process exited; raises on time-out."""
+        assert self._process is not None
+        deadline = time.monotonic() + self.start_timeout
+        while self._process.poll() is None:
+            try:
+                with _loopback.open(f"http://{HOST}:{self.port}/-/ready", timeout=2) as response:
+                    if response.status == 200:
+                        return True
+            except (urllib.error.URLError, OSError):
+                pass
+            if time.monotonic() > deadline:
+                raise AlertmanagerError(
+                    f"Alertmanager on {HOST}:{self.port} not ready within {self.start_timeout:.0f} s"
+                    f"\n--- log tail ---\n{_tail(log_path)}"
+                )
+            time.sleep(0.05)
+        return False
+
+
+AlertmanagerFactory = Callable[..., AlertmanagerServer]
+
+
+@pytest.fixture
+def alertmanager_factory() -> Iterator[AlertmanagerFactory]:
+    """`start(webhook_url, bearer_token, **options) -> AlertmanagerServer`, started and ready.
+
+    Every server it started is stopped at teardown, whatever the test's outcome. A missing
+    Alertmanager fails the test with the install hint (never a skip).
+    """
+    started: list[AlertmanagerServer] = []
+
+    def start(webhook_url: str, bearer_token: str, **options: Any) -> AlertmanagerServer:
+        server = AlertmanagerServer(webhook_url, bearer_token, **options)
+        started.append(server)
+        try:
+            server.start()
+        except AlertmanagerError as error:
+            failure = str(error)
+        else:
+            return server
+        pytest.fail(failure, pytrace=False)
+
+    try:
+        yield start
+    finally:
+        for server in reversed(started):
+            server.stop()
