@@ -1,0 +1,34 @@
+"""`python -m slack_standin --port 3001`: the stand-in on its own, to poke at with curl or a bot."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from .server import SlackStandIn
+
+
+async def _serve(host: str, port: int, token: str | None) -> None:
+    standin = SlackStandIn(bot_token=token)
+    await standin.start(host=host, port=port)
+    print(f"Slack Web API stand-in at {standin.api_url} (messages: {standin.base_url}/)", flush=True)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await standin.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m slack_standin", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=3001, help="0 picks a free port")
+    parser.add_argument("--token", default=None, help="the one token to accept (default: any xoxb-/xoxp-)")
+    args = parser.parse_args(argv)
+    try:
+        asyncio.run(_serve(args.host, args.port, args.token))
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,316 @@
+"""SlackStandIn: a local Slack Web API on aiohttp that records every call and can be told to fail.
+
+Point slack_sdk at `standin.api_url` (it ends in "/" because slack_sdk joins method names onto
+it). Requests are answered in Slack's shapes; tests then read `calls`, `messages()` and `files`,
+or script trouble with `fail_next()` / `fail_all()`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qsl, quote
+
+from aiohttp import web
+
+from . import chat, files, views
+from .failures import Failure, FailurePlan
+from .page import render_page
+from .state import Headers, RecordedCall, Workspace
+from .validation import MAX_MESSAGE_BLOCKS, check_blocks
+
+log = logging.getLogger(__name__)
+
+METHODS: dict[str, chat.Handler] = {**chat.METHODS, **views.METHODS, **files.METHODS}
+
+# slack_sdk sends these as JSON strings in form and query arguments; decoded, tests see one shape.
+_JSON_FIELDS = ("blocks", "attachments", "view", "files", "metadata")
+
+
+def _decode_json_fields(args: dict[str, Any]) -> dict[str, Any]:
+    for key in _JSON_FIELDS:
+        value = args.get(key)
+        if isinstance(value, str) and value.lstrip()[:1] in ("[", "{"):
+            try:
+                args[key] = json.loads(value)
+            except ValueError:
+                pass  # left as text: validation then reports it as malformed
+    return args
+
+
+def _parse_body(raw: bytes, content_type: str) -> dict[str, Any]:
+    """JSON or form, whatever the client sent; a body that is neither yields no arguments."""
+    text = raw.decode("utf-8", errors="replace")
+    if content_type == "application/json" or text.lstrip().startswith("{"):
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            return {}
+        return parsed if isinstance(parsed, dict) else {}
+    return dict(parse_qsl(text, keep_blank_values=True))
+
+
+async def _read_args(request: web.Request) -> dict[str, Any]:
+    args: dict[str, Any] = dict(request.query)
+    if request.content_type.startswith("multipart/"):
+        form = await request.post()
+        for key, value in form.items():
+            if isinstance(value, web.FileField):
+                args[key] = f"<file {value.filename}: {len(value.file.read())} bytes>"
+            else:
+                args[key] = value
+    else:
+        raw = await request.read()
+        if raw:
+            args.update(_parse_body(raw, request.content_type))
+    return _decode_json_fields(args)
+
+
+def _redacted(values: dict[str, Any], secret_key: str) -> dict[str, Any]:
+    return {k: ("(redacted)" if k == secret_key else v) for k, v in values.items()}
+
+
+class SlackStandIn:
+    """A Slack Web API double on 127.0.0.1; `bot_token=None` accepts any xoxb-/xoxp- token."""
+
+    def __init__(self, bot_token: str | None = None) -> None:
+        self.bot_token = bot_token
+        self.calls: list[RecordedCall] = []
+        self.workspace = Workspace()
+        self._failures = FailurePlan()
+        self._runner: web.AppRunner | None = None
+        self._base_url: str | None = None
+
+    # lifecycle -------------------------------------------------------------------------------
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        runner = web.AppRunner(self.make_app(), access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, host, port).start()
+        self._runner = runner
+        bound_port = runner.addresses[0][1]
+        shown = "127.0.0.1" if host in ("", "0.0.0.0") else f"[{host}]" if ":" in host else host
+        self._base_url = f"http://{shown}:{bound_port}"
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> SlackStandIn:
+        if self._runner is None:
+            await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    @property
+    def base_url(self) -> str:
+        if self._base_url is None:
+            raise RuntimeError("SlackStandIn is not started; await start() first")
+        return self._base_url
+
+    @property
+    def api_url(self) -> str:
+        return self.base_url + "/api/"
+
+    def make_app(self) -> web.Application:
+        """The aiohttp application; start() serves it, and a host app may mount it instead."""
+        app = web.Application()
+        app.router.add_get("/", self._page)
+        app.router.add_get("/api/_messages", self._messages_json)
+        app.router.add_get("/api/_calls", self._calls_json)
+        app.router.add_route("*", "/api/{method}", self._web_api)
+        app.router.add_post("/upload/{file_id}", self._upload)
+        app.router.add_get("/files/{file_id}", self._download)
+        app.router.add_post("/response_url/{name}", self._response_url)
+        return app
+
+    # what tests read -------------------------------------------------------------------------
+
+    @property
+    def files(self) -> dict[str, dict[str, Any]]:
+        return self.workspace.files
+
+    def calls_to(self, method: str, *, include_failed: bool = False) -> list[RecordedCall]:
+        """Calls to `method` in arrival order; only those answered 200 ok:true unless include_failed."""
+        return [c for c in self.calls if c.method == method and (include_failed or c.ok)]
+
+    def messages(self, channel: str) -> list[dict[str, Any]]:
+        """Top-level messages of a channel (name or id) as they are now, replies under "replies"."""
+        return self.workspace.snapshot(self.workspace.resolve_channel(channel))
+
+    async def wait_for(
+        self,
+        method: str,
+        count: int = 1,
+        timeout: float = 5.0,
+        *,
+        include_failed: bool = False,
+        where: Callable[[RecordedCall], bool] | None = None,
+    ) -> list[RecordedCall]:
+        """Poll every 20 ms until `count` matching calls arrived; the bot works in the background."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            found = [c for c in self.calls_to(method, include_failed=include_failed) if where is None or where(c)]
+            if len(found) >= count:
+                return found
+            if loop.time() >= deadline:
+                raise AssertionError(self._describe_wait(method, count, timeout, len(found)))
+            await asyncio.sleep(0.02)
+
+    def _describe_wait(self, method: str, count: int, timeout: float, got: int) -> str:
+        lines = [f"expected {count} matching successful {method} call(s) within {timeout}s, got {got}."]
+        lines.append(f"Calls received ({len(self.calls)}):" if self.calls else "No calls received at all.")
+        for call in self.calls[-30:]:
+            outcome = "ok" if call.ok else f"{call.error}"
+            details = call.response.get("response_metadata", {}).get("messages", [])
+            lines.append(f"  {call.method} -> {call.status} {outcome} {' '.join(details)}".rstrip())
+        return "\n".join(lines)
+
+    # scripting -------------------------------------------------------------------------------
+
+    def fail_next(
+        self, method: str, *, status: int = 429, retry_after: int | None = 1, error: str | None = None, times: int = 1
+    ) -> None:
+        """The next `times` calls to `method` ("*" = any) fail: 429 + Retry-After, 5xx, or 200 ok:false."""
+        self._failures.add_next(method, Failure.build(status, retry_after, error), times)
+
+    def fail_all(
+        self, method: str, *, status: int = 503, retry_after: int | None = 1, error: str | None = None
+    ) -> None:
+        """Every call to `method` ("*" = any) fails until clear_failures(): Slack is down."""
+        self._failures.add_always(method, Failure.build(status, retry_after, error))
+
+    def clear_failures(self, method: str | None = None) -> None:
+        self._failures.clear(method)
+
+    def reset(self) -> None:
+        """Forget calls, messages, views, files and scripted failures; keep the server running."""
+        self.calls.clear()
+        self.workspace.reset()
+        self._failures.clear()
+
+    def response_url(self, name: str = "r1") -> str:
+        """A Slack-style response_url on the stand-in; POSTs to it are recorded as "response_url"."""
+        return f"{self.base_url}/response_url/{quote(name, safe='')}"
+
+    # request handling ------------------------------------------------------------------------
+
+    def _record(self, request: web.Request, method: str, args: dict[str, Any], status: int, body: dict) -> None:
+        headers = Headers(request.headers)
+        self.calls.append(RecordedCall(method, args, headers, time.time(), status, body, request.path))
+
+    def _token_error(self, request: web.Request, args: dict[str, Any]) -> str | None:
+        auth = request.headers.get("Authorization", "")
+        token = auth[7:].strip() if auth[:7].lower() == "bearer " else args.get("token")
+        if not token:
+            return "not_authed"
+        if self.bot_token is None:
+            valid = str(token).startswith(("xoxb-", "xoxp-"))
+        else:
+            valid = token == self.bot_token
+        return None if valid else "invalid_auth"
+
+    def _answer(self, request: web.Request, method: str, args: dict[str, Any]) -> tuple[int, dict, dict]:
+        failure = self._failures.take(method)
+        if failure is not None:
+            return failure.status, failure.body(), failure.headers()
+        token_error = self._token_error(request, args)
+        if token_error:
+            return 200, {"ok": False, "error": token_error}, {}
+        handler = METHODS.get(method)
+        if handler is None:
+            return 200, {"ok": True}, {}
+        try:
+            return 200, handler(self.workspace, args, str(request.url.origin())), {}
+        except Exception as exc:  # a stand-in bug must fail the test loudly, not hang it
+            log.exception("slack stand-in failed on %s", method)
+            body = {"ok": False, "error": "internal_error", "response_metadata": {"messages": [repr(exc)]}}
+            return 500, body, {}
+
+    async def _web_api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        args = await _read_args(request)
+        status, body, headers = self._answer(request, method, args)
+        self._record(request, method, args, status, body)
+        return web.json_response(body, status=status, headers=headers)
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        """Slack's upload URL: takes raw bytes or the first multipart file, answers text/plain."""
+        file_id = request.match_info["file_id"]
+        if request.content_type.startswith("multipart/"):
+            reader = await request.multipart()
+            part = await reader.next()
+            content = await part.read() if part is not None else b""  # type: ignore[union-attr]
+        else:
+            content = await request.read()
+        args = {"file_id": file_id, "length": len(content)}
+        failure = self._failures.take("file_upload")
+        if failure is not None:
+            self._record(request, "file_upload", args, failure.status, failure.body())
+            return web.Response(status=failure.status, text=failure.error, headers=failure.headers())
+        stored = files.store_upload(self.workspace, file_id, bytes(content))
+        status = 200 if stored else 404
+        self._record(request, "file_upload", args, status, {"ok": stored})
+        return web.Response(status=status, text=f"OK - {len(content)}" if stored else "file_not_found")
+
+    async def _download(self, request: web.Request) -> web.Response:
+        record = self.workspace.files.get(request.match_info["file_id"])
+        if record is None:
+            raise web.HTTPNotFound()
+        disposition = f"attachment; filename*=UTF-8''{quote(record['filename'])}"
+        return web.Response(body=record["content"], headers={"Content-Disposition": disposition})
+
+    async def _response_url(self, request: web.Request) -> web.Response:
+        """Slack's response_url: answers "ok", or 400 with the error code for invalid blocks."""
+        raw = await request.read()
+        args = _decode_json_fields(_parse_body(raw, request.content_type))
+        failure = self._failures.take("response_url")
+        if failure is not None:
+            status, body, headers = failure.status, failure.body(), failure.headers()
+        elif args.get("blocks") is not None and check_blocks(args["blocks"], MAX_MESSAGE_BLOCKS):
+            status, body, headers = 400, {"ok": False, "error": "invalid_blocks"}, {}
+        else:
+            status, body, headers = 200, {"ok": True}, {}
+        self._record(request, "response_url", args, status, body)
+        return web.Response(status=status, text="ok" if status == 200 else body["error"], headers=headers)
+
+    # read-back for humans and tools ----------------------------------------------------------
+
+    async def _page(self, request: web.Request) -> web.Response:
+        api_url = f"{request.url.origin()}/api/"
+        return web.Response(text=render_page(self.workspace, api_url, len(self.calls)), content_type="text/html")
+
+    async def _messages_json(self, request: web.Request) -> web.Response:
+        ws = self.workspace
+        channels = [
+            {"id": channel_id, "name": ws.channel_label(channel_id), "messages": ws.snapshot(channel_id)}
+            for channel_id in sorted(ws.channels, key=ws.channel_label)
+        ]
+        return web.json_response({"ok": True, "channels": channels})
+
+    async def _calls_json(self, request: web.Request) -> web.Response:
+        wanted = request.query.get("method")
+        calls = [
+            {
+                "method": c.method,
+                "path": c.path,
+                "args": _redacted(c.args, "token"),
+                "headers": _redacted(c.headers, "authorization"),
+                "at": c.at,
+                "status": c.status,
+                "response": c.response,
+            }
+            for c in self.calls
+            if wanted is None or c.method == wanted
+        ]
+        dumps = functools.partial(json.dumps, default=str)
+        return web.json_response({"ok": True, "calls": calls}, dumps=dumps)
