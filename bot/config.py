@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from handlers.roles import RoleSettings
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 
@@ -111,7 +112,7 @@ class OpsConfig(_Strict):
     # Sections that later features own; validated by them, kept as data here.
     teams: dict[str, Any] = Field(default_factory=dict)
     runbooks: list[dict[str, Any]] = Field(default_factory=list)
-    roles: dict[str, Any] = Field(default_factory=dict)
+    roles: RoleSettings = Field(default_factory=RoleSettings)
     surveys: dict[str, Any] = Field(default_factory=dict)
     reports: dict[str, Any] = Field(default_factory=dict)
 

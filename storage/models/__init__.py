@@ -1,6 +1,14 @@
 """Typed models, one module per aggregate, re-exported for convenience."""
 
 from storage.models.alert import Alert, AlertStatus
+from storage.models.autofix import Escalation, EscalationStatus, RunbookRun, RunbookRunStatus
+from storage.models.feedback import (
+    KbQuestion,
+    QuestionOutcome,
+    ReportRun,
+    SurveyResponse,
+    SurveyStatus,
+)
 from storage.models.base import Base, UTCDateTime, utcnow
 from storage.models.issue import OPEN_STATUSES, Issue, IssueEvent, IssueStatus
 from storage.models.slack import OutboxItem, OutboxStatus, SlackMessage
@@ -9,6 +17,15 @@ __all__ = [
     "Alert",
     "AlertStatus",
     "Base",
+    "Escalation",
+    "EscalationStatus",
+    "KbQuestion",
+    "QuestionOutcome",
+    "ReportRun",
+    "RunbookRun",
+    "RunbookRunStatus",
+    "SurveyResponse",
+    "SurveyStatus",
     "Issue",
     "IssueEvent",
     "IssueStatus",

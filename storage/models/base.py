@@ -45,4 +45,9 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(AsyncAttrs, DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, dict[str, str]: JSON}
+    type_annotation_map = {
+        datetime: UTCDateTime,
+        dict[str, Any]: JSON,
+        dict[str, str]: JSON,
+        list[dict[str, Any]]: JSON,
+    }

@@ -49,6 +49,7 @@ class Issue(Base):
     resolution: Mapped[str | None] = mapped_column(Text)
     root_cause: Mapped[str | None] = mapped_column(Text)
     root_cause_category: Mapped[str | None] = mapped_column(String(32))
+    link_url: Mapped[str | None] = mapped_column(Text)  # a screenshot or page the reporter pointed at
     # Seconds from report to acknowledgement / resolution, set when those happen (MTTA / MTTR).
     ack_seconds: Mapped[int | None]
     resolution_seconds: Mapped[int | None]

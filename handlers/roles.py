@@ -1,0 +1,73 @@
+"""Who may do what: roles from the config, by Slack user id or user group id.
+
+Defaults are deliberate: with no responders named everyone may respond; with no operator named
+nobody may run auto-fix; with no manager named anyone may read summaries.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Awaitable, Callable
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from handlers.errors import PermissionDenied
+
+GroupMembers = Callable[[str], Awaitable[set[str]]]
+
+
+class Role(StrEnum):
+    RESPONDER = "responder"  # acknowledge, escalate, resolve
+    OPERATOR = "operator"  # also auto-fix
+    MANAGER = "manager"  # summaries, reports, knowledge-base gaps
+    ADMIN = "admin"  # everything
+
+
+class RoleSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    responder: list[str] = Field(default_factory=list)
+    operator: list[str] = Field(default_factory=list)
+    manager: list[str] = Field(default_factory=list)
+    admin: list[str] = Field(default_factory=list)
+
+
+# Roles that include another: an operator is also a responder; an admin is everything.
+_GRANTED_BY = {
+    Role.RESPONDER: (Role.RESPONDER, Role.OPERATOR, Role.ADMIN),
+    Role.OPERATOR: (Role.OPERATOR, Role.ADMIN),
+    Role.MANAGER: (Role.MANAGER, Role.ADMIN),
+    Role.ADMIN: (Role.ADMIN,),
+}
+# Which roles are open to everyone while nobody holds them.
+_OPEN_WHEN_UNCONFIGURED = {Role.RESPONDER, Role.MANAGER}
+
+
+class RoleChecker:
+    def __init__(self, settings: RoleSettings, group_members: GroupMembers | None = None) -> None:
+        self._settings = settings
+        self._group_members = group_members
+
+    def _members(self, role: Role) -> list[str]:
+        return list(getattr(self._settings, role.value))
+
+    async def has(self, user_id: str, role: Role) -> bool:
+        if role in _OPEN_WHEN_UNCONFIGURED and not self._members(role):
+            return True
+        for granting in _GRANTED_BY[role]:
+            for member in self._members(granting):
+                if member == user_id:
+                    return True
+                if member.startswith("S") and self._group_members is not None:
+                    if user_id in await self._group_members(member):
+                        return True
+        return False
+
+    async def require(self, user_id: str, role: Role, to_do: str) -> None:
+        """Raise PermissionDenied with a sentence the user can act on."""
+        if not await self.has(user_id, role):
+            if role is Role.OPERATOR and not self._settings.operator and not self._settings.admin:
+                raise PermissionDenied(
+                    f"Nobody may {to_do} yet: an admin must name operators in the opsbot config (roles.operator)."
+                )
+            raise PermissionDenied(f"You need the {role.value} role to {to_do}.")
