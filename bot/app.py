@@ -23,13 +23,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.config import OpsConfig
 from bot.delivery import DeliveryWorker
 from bot.metrics import Metrics
+from bot.scheduler import Scheduler
 from bot.settings import Settings, SettingsError
+from bot.slack_directory import UserGroupDirectory
 from bot.slack_errors import report_listener_error
 from handlers import actions
 from handlers.alerts.service import AlertService
 from handlers.alerts.views import load_issue_view
 from handlers.alerts.webhooks import MAX_BODY_BYTES, AlertWebhooks
+from handlers.issues.lifecycle import IssueLifecycle
 from handlers.issues.service import IssueService
+from handlers.roles import RoleChecker
 from handlers.outbox import OutboxWriter
 from storage.database import create_engine, create_sessionmaker, ping
 from storage.migrations import upgrade_to_head
@@ -49,6 +53,9 @@ class Opsbot:
     metrics: Metrics
     slack_app: AsyncApp
     worker: DeliveryWorker
+    scheduler: Scheduler
+    lifecycle: IssueLifecycle
+    roles: RoleChecker
     alerts: AlertService
     issues: IssueService
 
@@ -84,10 +91,14 @@ def create_app(
     sessionmaker = create_sessionmaker(engine)
     metrics = Metrics()
 
+    bolt_client = _web_client(settings, retries=True)
+    scheduler = Scheduler()
+    lifecycle = IssueLifecycle()
+    roles = RoleChecker(config.roles, UserGroupDirectory(bolt_client).members)
     worker_holder: list[DeliveryWorker] = []
     writer = OutboxWriter(wake=lambda: worker_holder[0].wake() if worker_holder else None)
-    alerts = AlertService(sessionmaker, config, writer, clock=clock)
-    issues = IssueService(sessionmaker, writer, clock=clock)
+    alerts = AlertService(sessionmaker, config, writer, lifecycle=lifecycle, clock=clock)
+    issues = IssueService(sessionmaker, writer, roles=roles, lifecycle=lifecycle, clock=clock)
     worker = DeliveryWorker(
         sessionmaker,
         _web_client(settings, retries=False),
@@ -99,7 +110,6 @@ def create_app(
     worker_holder.append(worker)
 
     signing_secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
-    bolt_client = _web_client(settings, retries=True)
     slack_app = AsyncApp(
         client=bolt_client,
         signing_secret=signing_secret,
@@ -110,7 +120,20 @@ def create_app(
     slack_app.error(report_listener_error)
     actions.register(slack_app, issues)
 
-    opsbot = Opsbot(settings, config, engine, sessionmaker, metrics, slack_app, worker, alerts, issues)
+    opsbot = Opsbot(
+        settings=settings,
+        config=config,
+        engine=engine,
+        sessionmaker=sessionmaker,
+        metrics=metrics,
+        slack_app=slack_app,
+        worker=worker,
+        scheduler=scheduler,
+        lifecycle=lifecycle,
+        roles=roles,
+        alerts=alerts,
+        issues=issues,
+    )
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     app[OPSBOT] = opsbot
     webhook_token = settings.alert_webhook_token.get_secret_value() if settings.alert_webhook_token else ""
@@ -124,6 +147,7 @@ def create_app(
     )
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_delivery)
+    app.cleanup_ctx.append(_scheduler)
     return app
 
 
@@ -147,6 +171,13 @@ async def _delivery(app: web.Application) -> AsyncIterator[None]:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def _scheduler(app: web.Application) -> AsyncIterator[None]:
+    scheduler = app[OPSBOT].scheduler
+    scheduler.start()
+    yield
+    await scheduler.stop()
 
 
 async def _slack_events(request: web.Request) -> web.Response:

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import OpsConfig, Priority
 from handlers.alerts.blocks import build_resolved_line, build_storm_thread_lines
 from handlers.alerts.parsers import AlertBatch, IncomingAlert
+from handlers.issues.lifecycle import IssueLifecycle
 from handlers.outbox import OutboxWriter
 from storage.models import Alert, AlertStatus, Issue, IssueStatus, utcnow
 from storage.repositories import AlertRepository, IssueRepository, OutboxRepository
@@ -48,11 +49,13 @@ class AlertService:
         sessionmaker: async_sessionmaker[AsyncSession],
         config: OpsConfig,
         outbox_writer: OutboxWriter,
+        lifecycle: IssueLifecycle | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._config = config
         self._writer = outbox_writer
+        self._lifecycle = lifecycle or IssueLifecycle()
         self._clock = clock
 
     async def ingest(self, batch: AlertBatch) -> IngestResult:
@@ -252,6 +255,7 @@ class AlertService:
                 issue_id, actor=source, kind="resolved", summary="All alerts resolved", at=now
             )
             await self._writer.thread_reply(uow.outbox, issue_id, build_resolved_line(issue, source))
+            await self._lifecycle.resolved(uow.session, issue, source)
             result.issues_resolved += 1
         await self._writer.render_issue(uow.outbox, issue_id)
 

@@ -13,7 +13,9 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.errors import Conflict, NotFound
+from handlers.issues.lifecycle import IssueLifecycle
 from handlers.outbox import OutboxWriter
+from handlers.roles import Role, RoleChecker, RoleSettings
 from storage.models import OPEN_STATUSES, Issue, IssueStatus, utcnow
 from storage.repositories import IssueRepository, OutboxRepository
 
@@ -30,15 +32,21 @@ class IssueService:
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
         outbox_writer: OutboxWriter,
+        *,
+        roles: RoleChecker | None = None,
+        lifecycle: IssueLifecycle | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._writer = outbox_writer
+        self._roles = roles or RoleChecker(RoleSettings())
+        self._lifecycle = lifecycle or IssueLifecycle()
         self._clock = clock
 
     async def acknowledge(self, issue_id: int, user_id: str) -> IssueChange:
         """The clicker takes the issue: assignee, In progress, acknowledged_at/by (MTTA)."""
         now = self._clock()
+        await self._require_role(issue_id, user_id, Role.RESPONDER, "acknowledge issues")
         async with self._sessionmaker.begin() as session:
             issues = IssueRepository(session)
             issue = await self._require(issues, issue_id)
@@ -60,12 +68,15 @@ class IssueService:
                     raise Conflict(f"Issue #{issue_id} is already {issue.status.lower()}.")
                 raise Conflict(f"<@{issue.acknowledged_by}> already acknowledged issue #{issue_id}.")
             await issues.add_event(issue_id, actor=user_id, kind="acknowledged", summary="Acknowledged", at=now)
+            await session.refresh(issue)
+            await self._lifecycle.acknowledged(session, issue, user_id)
             await self._writer.render_issue(OutboxRepository(session), issue_id)
         self._writer.wake()
         return IssueChange(issue_id, issue.title, now)
 
     async def unacknowledge(self, issue_id: int, user_id: str) -> IssueChange:
         now = self._clock()
+        await self._require_role(issue_id, user_id, Role.RESPONDER, "unacknowledge issues")
         async with self._sessionmaker.begin() as session:
             issues = IssueRepository(session)
             issue = await self._require(issues, issue_id)
@@ -98,6 +109,7 @@ class IssueService:
         root_cause_category: str | None = None,
     ) -> IssueChange:
         now = self._clock()
+        await self._require_role(issue_id, user_id, Role.RESPONDER, "resolve issues")
         async with self._sessionmaker.begin() as session:
             issues = IssueRepository(session)
             issue = await self._require(issues, issue_id)
@@ -116,15 +128,19 @@ class IssueService:
                 },
             )
             if not changed:
+                await session.refresh(issue)
                 raise Conflict(f"Issue #{issue_id} is already {issue.status.lower()}.")
             detail: dict[str, Any] = {"resolution": resolution, "root_cause": root_cause}
             await issues.add_event(issue_id, actor=user_id, kind="resolved", summary="Resolved", detail=detail, at=now)
+            await session.refresh(issue)
+            await self._lifecycle.resolved(session, issue, user_id)
             await self._writer.render_issue(OutboxRepository(session), issue_id)
         self._writer.wake()
         return IssueChange(issue_id, issue.title, now)
 
     async def reopen(self, issue_id: int, user_id: str) -> IssueChange:
         now = self._clock()
+        await self._require_role(issue_id, user_id, Role.RESPONDER, "reopen issues")
         async with self._sessionmaker.begin() as session:
             issues = IssueRepository(session)
             issue = await self._require(issues, issue_id)
@@ -148,9 +164,23 @@ class IssueService:
             if not changed:
                 raise Conflict(f"Issue #{issue_id} is still open.")
             await issues.add_event(issue_id, actor=user_id, kind="reopened", summary="Reopened", at=now)
+            await session.refresh(issue)
+            await self._lifecycle.reopened(session, issue, user_id)
             await self._writer.render_issue(OutboxRepository(session), issue_id)
         self._writer.wake()
         return IssueChange(issue_id, issue.title, now)
+
+    async def _require_role(self, issue_id: int, user_id: str, role: Role, to_do: str) -> None:
+        """Refuse without the role, and keep the refusal in the issue's audit trail."""
+        if await self._roles.has(user_id, role):
+            return
+        async with self._sessionmaker.begin() as session:
+            issues = IssueRepository(session)
+            if await issues.get(issue_id) is not None:
+                await issues.add_event(
+                    issue_id, actor=user_id, kind="denied", summary=f"Refused: {to_do}", detail={"role": role.value}
+                )
+        await self._roles.require(user_id, role, to_do)
 
     @staticmethod
     async def _require(issues: IssueRepository, issue_id: int) -> Issue:
