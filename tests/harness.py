@@ -53,6 +53,9 @@ def test_config(**overrides: Any) -> OpsConfig:
     return OpsConfig.model_validate(base)
 
 
+test_config.__test__ = False  # a factory, not a test, although test modules import it by this name
+
+
 @dataclass
 class RunningBot:
     url: str
