@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import AsyncIterator, Callable
+from typing import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
@@ -26,12 +27,12 @@ from bot.metrics import Metrics
 from bot.scheduler import Scheduler
 from bot.settings import Settings, SettingsError
 from bot.slack_directory import UserGroupDirectory
-from bot.slack_errors import report_listener_error
 from handlers import actions
 from handlers.alerts.service import AlertService
 from handlers.alerts.views import load_issue_view
 from handlers.alerts.webhooks import MAX_BODY_BYTES, AlertWebhooks
 from handlers.issues.lifecycle import IssueLifecycle
+from handlers.listeners import report_listener_error
 from handlers.issues.service import IssueService
 from handlers.roles import RoleChecker
 from handlers.outbox import OutboxWriter
@@ -120,6 +121,9 @@ def create_app(
     slack_app.error(report_listener_error)
     actions.register(slack_app, issues)
 
+    # Keep this registration last: it only sees events no feature handles, so Slack gets its 200.
+    slack_app.event(re.compile(".*"))(_acknowledge_unhandled_event)
+
     opsbot = Opsbot(
         settings=settings,
         config=config,
@@ -178,6 +182,10 @@ async def _scheduler(app: web.Application) -> AsyncIterator[None]:
     scheduler.start()
     yield
     await scheduler.stop()
+
+
+async def _acknowledge_unhandled_event(ack: Callable[[], Awaitable[None]]) -> None:
+    await ack()
 
 
 async def _slack_events(request: web.Request) -> web.Response:

@@ -11,6 +11,7 @@ from slack_bolt.async_app import AsyncApp
 from handlers.actions.ids import IssueAction
 from handlers.errors import InvalidInput
 from handlers.issues.service import IssueService
+from handlers.listeners import reporting_errors
 
 
 @dataclass(frozen=True)
@@ -42,22 +43,22 @@ class IssueButtons:
     def __init__(self, issues: IssueService) -> None:
         self._issues = issues
 
-    async def acknowledge(self, ack: Any, body: dict[str, Any]) -> None:
+    async def acknowledge(self, ack: Any, body: dict[str, Any], respond: Any) -> None:
         await ack()
         click = ButtonClick.from_body(body)
         await self._issues.acknowledge(click.issue_id, click.user_id)
 
-    async def unacknowledge(self, ack: Any, body: dict[str, Any]) -> None:
+    async def unacknowledge(self, ack: Any, body: dict[str, Any], respond: Any) -> None:
         await ack()
         click = ButtonClick.from_body(body)
         await self._issues.unacknowledge(click.issue_id, click.user_id)
 
-    async def resolve(self, ack: Any, body: dict[str, Any]) -> None:
+    async def resolve(self, ack: Any, body: dict[str, Any], respond: Any) -> None:
         await ack()
         click = ButtonClick.from_body(body)
         await self._issues.resolve(click.issue_id, click.user_id)
 
-    async def reopen(self, ack: Any, body: dict[str, Any]) -> None:
+    async def reopen(self, ack: Any, body: dict[str, Any], respond: Any) -> None:
         await ack()
         click = ButtonClick.from_body(body)
         await self._issues.reopen(click.issue_id, click.user_id)
@@ -75,9 +76,9 @@ class IssueButtons:
 
 def register(slack_app: AsyncApp, issues: IssueService) -> None:
     buttons = IssueButtons(issues)
-    slack_app.action(IssueAction.ACKNOWLEDGE.value)(buttons.acknowledge)
-    slack_app.action(IssueAction.UNACKNOWLEDGE.value)(buttons.unacknowledge)
-    slack_app.action(IssueAction.RESOLVE.value)(buttons.resolve)
-    slack_app.action(IssueAction.REOPEN.value)(buttons.reopen)
-    slack_app.action(IssueAction.AUTOFIX.value)(buttons.not_configured)
-    slack_app.action(IssueAction.ESCALATE.value)(buttons.not_configured)
+    slack_app.action(IssueAction.ACKNOWLEDGE.value)(reporting_errors(buttons.acknowledge))
+    slack_app.action(IssueAction.UNACKNOWLEDGE.value)(reporting_errors(buttons.unacknowledge))
+    slack_app.action(IssueAction.RESOLVE.value)(reporting_errors(buttons.resolve))
+    slack_app.action(IssueAction.REOPEN.value)(reporting_errors(buttons.reopen))
+    slack_app.action(IssueAction.AUTOFIX.value)(reporting_errors(buttons.not_configured))
+    slack_app.action(IssueAction.ESCALATE.value)(reporting_errors(buttons.not_configured))
