@@ -1,0 +1,129 @@
+"""The issue message builder: pure dicts, within Slack's limits, escaping whatever alerts carry."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+from handlers.alerts.blocks import AlertLine, IssueMessageView, build_issue_message, build_storm_thread_lines
+from handlers.alerts.parsers import IncomingAlert
+from handlers.blockkit import alert_text_to_mrkdwn, cap_blocks, humanize_duration, link, truncate
+from storage.models import AlertStatus, Issue, IssueStatus
+
+NOW = datetime(2026, 11, 22, 14, 2, tzinfo=timezone.utc)
+
+
+def _issue(**fields) -> Issue:
+    values = dict(
+        id=42, reported_at=NOW - timedelta(minutes=14), reported_by="alertmanager", source="alertmanager",
+        title="High 5xx error rate on checkout-1", description="5xx ratio above 5%", priority="High",
+        category="application", status=IssueStatus.OPEN, channel="#alerts", is_grouped=False,
+    )
+    values.update(fields)
+    return Issue(**values)
+
+
+def _alert(**fields) -> AlertLine:
+    values = dict(
+        alertname="HighErrorRate", status="firing",
+        labels={"alertname": "HighErrorRate", "severity": "critical", "service": "checkout", "instance": "checkout-1"},
+        annotations={"summary": "High 5xx", "runbook_url": "https://runbooks.example.com/x", "dashboard": "https://grafana.example.com/d/1"},
+        starts_at=NOW - timedelta(minutes=14), generator_url="http://prometheus:9090/graph?g0.expr=x", times_fired=3,
+        last_seen_at=NOW,
+    )
+    values.update(fields)
+    return AlertLine(**values)
+
+
+def _actions(blocks: list[dict]) -> list[str]:
+    return [e["action_id"] for b in blocks if b["type"] == "actions" for e in b["elements"]]
+
+
+def test_open_alert_message_has_everything_a_responder_needs() -> None:
+    text, blocks = build_issue_message(IssueMessageView(issue=_issue(), alerts=[_alert()], alert_count=1, firing_count=1))
+    rendered = json.dumps(blocks, ensure_ascii=False)
+    assert text == "[High] High 5xx error rate on checkout-1 (#42, Open)"
+    assert "🔴 *High 5xx error rate on checkout-1*" in rendered
+    assert "<!date^" in rendered and "3× · last seen" in rendered
+    assert "<https://runbooks.example.com/x|Runbook>" in rendered and "|Dashboard>" in rendered and "|Source>" in rendered
+    assert "`service=checkout`" in rendered
+    assert _actions(blocks) == ["issue.ack", "issue.autofix", "issue.escalate", "issue.resolve"]
+
+
+def test_acknowledged_message_offers_unacknowledge() -> None:
+    issue = _issue(status=IssueStatus.IN_PROGRESS, acknowledged_by="U0ALICE", acknowledged_at=NOW, assignee="U0ALICE")
+    _, blocks = build_issue_message(IssueMessageView(issue=issue, alerts=[_alert()], alert_count=1, firing_count=1))
+    assert "Acknowledged by <@U0ALICE>" in json.dumps(blocks)
+    assert _actions(blocks)[0] == "issue.unack"
+
+
+def test_resolved_message_is_green_with_time_to_resolve_and_reopen() -> None:
+    issue = _issue(status=IssueStatus.RESOLVED, resolved_by="alertmanager", resolved_at=NOW, resolution_seconds=14 * 60,
+                   resolution="Alert resolved (alertmanager)", root_cause="Pool too small")
+    _, blocks = build_issue_message(IssueMessageView(issue=issue, alerts=[_alert(status="resolved")], alert_count=1))
+    rendered = json.dumps(blocks, ensure_ascii=False)
+    assert "🟢 *Resolved after 14m* by alertmanager" in rendered
+    assert "*Root cause:* Pool too small" in rendered
+    assert _actions(blocks) == ["issue.reopen"]
+
+
+def test_grouped_message_shows_counts_and_a_bounded_list() -> None:
+    alerts = [_alert(labels={"instance": f"web-{n}"}) for n in range(10)]
+    issue = _issue(is_grouped=True, title="HighErrorRate: alert storm")
+    _, blocks = build_issue_message(IssueMessageView(issue=issue, alerts=alerts, alert_count=120, firing_count=119))
+    rendered = json.dumps(blocks, ensure_ascii=False)
+    assert "HighErrorRate: 120 alerts (119 firing)" in rendered
+    assert "…and 110 more" in rendered
+
+
+def test_every_text_stays_within_slack_limits() -> None:
+    huge = "x" * 50_000
+    issue = _issue(title=huge, description=huge, resolution=huge, status=IssueStatus.RESOLVED, resolution_seconds=5)
+    alert = _alert(labels={k: huge for k in ("severity", "service", "instance")}, annotations={"summary": huge})
+    text, blocks = build_issue_message(IssueMessageView(issue=issue, alerts=[alert], alert_count=1))
+    assert len(text) <= 3000 and len(blocks) <= 50
+    for block in blocks:
+        if "text" in block:
+            assert len(block["text"]["text"]) <= 3000
+        for field in block.get("fields", []):
+            assert len(field["text"]) <= 2000
+        for element in block.get("elements", []):
+            if element.get("type") == "mrkdwn":
+                assert len(element["text"]) <= 2000
+            if element.get("type") == "button":
+                assert len(element["action_id"]) <= 255 and len(element["value"]) <= 2000
+
+
+def test_alert_text_cannot_mention_or_link_arbitrarily() -> None:
+    converted = alert_text_to_mrkdwn("<!here> ping <@U1> & <https://evil.example|x> **bold** [docs](https://ok.example/a)")
+    assert "<!here>" not in converted and "<@U1>" not in converted
+    assert "&lt;!here&gt;" in converted and "&amp;" in converted
+    assert "*bold*" in converted and "<https://ok.example/a|docs>" in converted
+
+
+def test_html_in_alert_text_becomes_mrkdwn() -> None:
+    converted = alert_text_to_mrkdwn("<p>Disk <b>full</b> on <a href='https://x.example/d'>db-1</a></p><script>alert(1)</script>")
+    assert "*full*" in converted and "<https://x.example/d|db-1>" in converted
+    assert "<script>" not in converted
+
+
+def test_links_only_for_http_urls() -> None:
+    assert link("javascript:alert(1)", "x") == "x"
+    assert link("https://a.example/?q=a|b>c", "t") == "<https://a.example/?q=a%7Cb%3Ec|t>"
+
+
+def test_helpers() -> None:
+    assert truncate("abcdef", 4) == "abc…" and truncate("abc", 4) == "abc"
+    assert humanize_duration(59) == "59s" and humanize_duration(14 * 60) == "14m" and humanize_duration(3900) == "1h 5m"
+    assert humanize_duration(3 * 86400 + 3600) == "3d 1h"
+    capped = cap_blocks([{"type": "divider"}] * 60)
+    assert len(capped) == 50 and capped[-1]["type"] == "context"
+
+
+def test_storm_thread_list_is_one_bounded_reply() -> None:
+    alerts = [
+        IncomingAlert("alertmanager", f"f{n}", AlertStatus.FIRING, {"alertname": "A", "instance": f"i-{n}"}, {}, NOW)
+        for n in range(500)
+    ]
+    text = build_storm_thread_lines(alerts, truncated=12)
+    assert len(text) <= 3000 and text.startswith("*500 alert(s) joined this group:*")
