@@ -68,7 +68,7 @@ class DeliveryWorker:
         metrics: Metrics,
         *,
         clock: Callable[[], datetime] = utcnow,
-        batch_size: int = 16,
+        max_in_flight: int = 32,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._client = client
@@ -76,7 +76,7 @@ class DeliveryWorker:
         self._load_view = load_view
         self._metrics = metrics
         self._clock = clock
-        self._batch_size = batch_size
+        self._max_in_flight = max_in_flight
         self._pacer = _ChannelPacer(settings.channel_messages_per_second)
         self._wakeup = asyncio.Event()
         self._last_stats = 0.0
@@ -85,33 +85,44 @@ class DeliveryWorker:
     def wake(self) -> None:
         self._wakeup.set()
 
+    @property
+    def lease(self) -> timedelta:
+        """Long enough that items waiting on a channel's pace are never taken over by another replica."""
+        paced_wait = self._max_in_flight / self._settings.channel_messages_per_second
+        return timedelta(seconds=max(self._settings.lease_seconds, paced_wait + 30))
+
     async def run(self, stop: asyncio.Event) -> None:
-        """Deliver until `stop` is set; errors are logged and the loop carries on."""
+        """Deliver until `stop` is set, up to `max_in_flight` items at once (one per ordering key)."""
+        in_flight: set[asyncio.Task[None]] = set()
         while not stop.is_set():
+            claimed = 0
             try:
-                delivered = await self.run_once()
+                free = self._max_in_flight - len(in_flight)
+                if free > 0:
+                    for item in await self._claim(free):
+                        task = asyncio.create_task(self._deliver(item))
+                        in_flight.add(task)
+                        task.add_done_callback(in_flight.discard)
+                        claimed += 1
                 await self._refresh_stats()
             except Exception:  # noqa: BLE001 - the worker must outlive a bad database moment
                 log.exception("delivery loop failed; retrying shortly")
-                delivered = 0
-            if delivered:
+            if claimed and len(in_flight) < self._max_in_flight:
                 continue
             self._wakeup.clear()
-            try:
-                await asyncio.wait_for(self._wakeup.wait(), timeout=self._settings.poll_interval_seconds)
-            except asyncio.TimeoutError:
-                pass
+            waiters: set[asyncio.Future[object]] = {asyncio.ensure_future(self._wakeup.wait())}
+            if len(in_flight) >= self._max_in_flight:
+                waiters |= set(in_flight)  # a finished item frees a slot
+            await asyncio.wait(waiters, timeout=self._settings.poll_interval_seconds, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in waiters:
+                if waiter not in in_flight:
+                    waiter.cancel()
+        if in_flight:
+            await asyncio.wait(in_flight, timeout=10)
 
-    async def run_once(self) -> int:
-        now = self._clock()
-        lease = timedelta(seconds=self._settings.lease_seconds)
+    async def _claim(self, limit: int) -> list[OutboxItem]:
         async with self._sessionmaker.begin() as session:
-            items = await OutboxRepository(session).claim(
-                self.worker_id, now=now, lease=lease, limit=self._batch_size
-            )
-        if items:
-            await asyncio.gather(*(self._deliver(item) for item in items))
-        return len(items)
+            return await OutboxRepository(session).claim(self.worker_id, now=self._clock(), lease=self.lease, limit=limit)
 
     async def _deliver(self, item: OutboxItem) -> None:
         try:
