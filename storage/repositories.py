@@ -51,6 +51,23 @@ class IssueRepository:
         query = select(func.count()).where(Issue.group_key == group_key, Issue.reported_at >= since)
         return int((await self.session.execute(query)).scalar_one())
 
+    async def recent_in_groups(self, group_keys: Sequence[str], since: datetime) -> list[Issue]:
+        """Issues opened since `since` under any of these storm keys (one query for a whole webhook)."""
+        if not group_keys:
+            return []
+        query = (
+            select(Issue)
+            .where(Issue.group_key.in_(list(group_keys)), Issue.reported_at >= since)
+            .order_by(Issue.id)
+        )
+        return list((await self.session.execute(query)).scalars())
+
+    async def get_many(self, issue_ids: Sequence[int]) -> dict[int, Issue]:
+        if not issue_ids:
+            return {}
+        query = select(Issue).where(Issue.id.in_(list(issue_ids)))
+        return {issue.id: issue for issue in (await self.session.execute(query)).scalars()}
+
     async def add_event(
         self,
         issue_id: int,
@@ -91,6 +108,18 @@ class AlertRepository:
         if limit is not None:
             query = query.limit(limit)
         return (await self.session.execute(query)).scalars().all()
+
+    async def counts_for_issues(self, issue_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+        """{issue id: (alerts linked, of which still firing)} in one query."""
+        if not issue_ids:
+            return {}
+        firing = func.sum(case((Alert.status == AlertStatus.FIRING, 1), else_=0))
+        query = (
+            select(Alert.issue_id, func.count(), func.coalesce(firing, 0))
+            .where(Alert.issue_id.in_(list(issue_ids)))
+            .group_by(Alert.issue_id)
+        )
+        return {row[0]: (int(row[1]), int(row[2])) for row in await self.session.execute(query)}
 
     async def count_for_issue(self, issue_id: int) -> tuple[int, int]:
         """(alerts linked, of which still firing)."""
@@ -151,10 +180,25 @@ class OutboxRepository:
         row = (await self.session.execute(newest)).one_or_none()
         return row is not None and row.operation == operation and row.locked_until is None
 
-    async def claim(self, worker_id: str, *, now: datetime, lease: timedelta, limit: int) -> list[OutboxItem]:
-        """Lease the head item of up to `limit` ordering keys whose head is due.
+    async def keys_with_unclaimed_tail(self, ordering_keys: Sequence[str], operation: str) -> set[str]:
+        """Of these keys, those whose newest pending item is `operation` and not yet claimed."""
+        if not ordering_keys:
+            return set()
+        newest = (
+            select(func.max(OutboxItem.id))
+            .where(OutboxItem.status == OutboxStatus.PENDING, OutboxItem.ordering_key.in_(list(ordering_keys)))
+            .group_by(OutboxItem.ordering_key)
+        )
+        query = select(OutboxItem.ordering_key).where(
+            OutboxItem.id.in_(newest), OutboxItem.operation == operation, OutboxItem.locked_until.is_(None)
+        )
+        return set((await self.session.execute(query)).scalars())
 
-        The conditional UPDATE makes claiming safe across replicas sharing one PostgreSQL.
+    async def claim(self, worker_id: str, *, now: datetime, lease: timedelta, limit: int) -> list[OutboxItem]:
+        """Lease the head item of up to `limit` ordering keys whose head is due, in one statement.
+
+        The UPDATE re-checks the lease condition, so with several replicas on one PostgreSQL a row
+        another worker just leased is skipped rather than delivered twice.
         """
         heads = (
             select(func.min(OutboxItem.id))
@@ -168,22 +212,16 @@ class OutboxRepository:
             .order_by(OutboxItem.id)
             .limit(limit)
         )
-        ids = list((await self.session.execute(candidates)).scalars())
-        claimed: list[int] = []
-        for item_id in ids:
-            result = await self.session.execute(
-                update(OutboxItem)
-                .where(OutboxItem.id == item_id, OutboxItem.status == OutboxStatus.PENDING)
-                .where(or_(OutboxItem.locked_until.is_(None), OutboxItem.locked_until < now))
-                .values(locked_until=now + lease, locked_by=worker_id)
-                .execution_options(synchronize_session=False)
-            )
-            if result.rowcount == 1:
-                claimed.append(item_id)
-        if not claimed:
-            return []
-        query = select(OutboxItem).where(OutboxItem.id.in_(claimed)).order_by(OutboxItem.id)
-        return list((await self.session.execute(query.execution_options(populate_existing=True))).scalars())
+        statement = (
+            update(OutboxItem)
+            .where(OutboxItem.id.in_(candidates), OutboxItem.status == OutboxStatus.PENDING)
+            .where(or_(OutboxItem.locked_until.is_(None), OutboxItem.locked_until < now))
+            .values(locked_until=now + lease, locked_by=worker_id)
+            .returning(OutboxItem)
+            .execution_options(synchronize_session=False, populate_existing=True)
+        )
+        claimed = list((await self.session.execute(statement)).scalars())
+        return sorted(claimed, key=lambda item: item.id)
 
     async def mark_done(self, item_id: int) -> None:
         await self.session.execute(

@@ -1,4 +1,4 @@
-"""Hooks on an issue's life (acknowledged, resolved, reopened), run inside the changing transaction.
+"""Hooks on an issue's life (opened, acknowledged, resolved, reopened), run inside the changing transaction.
 
 Features react to each other through these instead of calling each other: auto-fix verification
 listens for resolutions, escalation chains stop on acknowledgement, surveys go out on resolution.
@@ -18,9 +18,14 @@ IssueHook = Callable[[AsyncSession, Issue, str], Awaitable[None]]  # (session, i
 
 @dataclass
 class IssueLifecycle:
+    on_opened: list[IssueHook] = field(default_factory=list)
     on_acknowledged: list[IssueHook] = field(default_factory=list)
     on_resolved: list[IssueHook] = field(default_factory=list)
     on_reopened: list[IssueHook] = field(default_factory=list)
+
+    async def opened(self, session: AsyncSession, issue: Issue, actor: str) -> None:
+        for hook in self.on_opened:
+            await hook(session, issue, actor)
 
     async def acknowledged(self, session: AsyncSession, issue: Issue, actor: str) -> None:
         for hook in self.on_acknowledged:
