@@ -9,6 +9,7 @@ import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from handlers.roles import RoleSettings
@@ -82,6 +83,28 @@ class DeliverySettings(_Strict):
     poll_interval_seconds: float = Field(default=0.5, gt=0)
 
 
+class IssueLogSettings(_Strict):
+    """The issue log in Slack: /issue, the App Home tab and the CSV export."""
+
+    timezone: str = "UTC"  # IANA name: what "today"/"week"/"month" mean, and the dates in CSV exports
+    list_page_size: int = Field(default=20, ge=1, le=40)  # issues per /issue list reply
+    export_page_size: int = Field(default=500, ge=10, le=5000)  # rows read per query while exporting
+    home_issues_per_priority: int = Field(default=3, ge=0, le=10)  # newest open issues shown per priority
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/Berlin)") from None
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
 class OpsConfig(_Strict):
     default_channel: str = "#alerts"
     helpdesk_channel: str = "#help-desk"
@@ -113,6 +136,7 @@ class OpsConfig(_Strict):
     teams: dict[str, Any] = Field(default_factory=dict)
     runbooks: list[dict[str, Any]] = Field(default_factory=list)
     roles: RoleSettings = Field(default_factory=RoleSettings)
+    issue_log: IssueLogSettings = Field(default_factory=IssueLogSettings)
     surveys: dict[str, Any] = Field(default_factory=dict)
     reports: dict[str, Any] = Field(default_factory=dict)
 
