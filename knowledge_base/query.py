@@ -70,6 +70,24 @@ class Vocabulary:
             stop_words = stop_words.split()
         return cls(data.get("groups") or [], stop_words)
 
+    def all_phrases(self) -> set[str]:
+        return {phrase for members in self._groups for phrase in members}
+
+    def without_duplicates(self, same: dict[str, object]) -> Vocabulary:
+        """A copy whose groups keep one phrase per distinct `same[phrase]` (e.g. the stemmed form).
+
+        Detection is unchanged ("timeouts" still finds the group); only the phrases searched
+        shrink, since "timeout" and "timeouts" stem alike and would be scored twice."""
+        copy = object.__new__(Vocabulary)
+        copy.stop_words = self.stop_words
+        copy._phrase_to_group = self._phrase_to_group
+        copy.longest_phrase = self.longest_phrase
+        copy._groups = [
+            tuple({same.get(phrase, phrase): phrase for phrase in reversed(members)}.values())[::-1]
+            for members in self._groups
+        ]
+        return copy
+
     def group_of(self, tokens: tuple[str, ...]) -> int | None:
         return self._phrase_to_group.get(tokens)
 

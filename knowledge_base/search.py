@@ -42,6 +42,8 @@ the body may be incidental ("days", "leave", "left" all occur in a long runbook)
 COVERAGE_FLOOR = 0.5
 """Rank = bm25 share x (COVERAGE_FLOOR + coverage): coverage reorders, bm25 still counts."""
 ARTICLE_CANDIDATES = 100
+SHORTLIST = 10
+"""Articles whose sections are scored and whose final rank mixes in their best section."""
 SECTION_CANDIDATES = 300
 MAX_ALTERNATIVES = 2
 TEMPLATE_HEADING_SHARE = 0.25
@@ -68,10 +70,11 @@ class SearchIndex:
 
     def __init__(self, articles: Sequence[Article], vocabulary: Vocabulary) -> None:
         self.articles = tuple(articles)
-        self.vocabulary = vocabulary
         self._section_keys: list[tuple[int, int]] = []
+        self._section_rowids: dict[int, tuple[int, int]] = {}
         self._articles_by_alert: dict[str, list[int]] = defaultdict(list)
         self._db = sqlite3.connect(":memory:", check_same_thread=False)
+        self.vocabulary = vocabulary.without_duplicates(self._stems(vocabulary.all_phrases()))
         self._build()
 
     def close(self) -> None:
@@ -91,6 +94,9 @@ class SearchIndex:
             )
             headings = " ".join(s.heading for s in article.sections if s.heading.lower() not in template)
             article_rows.append((number + 1, article.title, headings, keywords, searchable(article.markdown)))
+            if article.sections:
+                first = len(self._section_keys) + 1
+                self._section_rowids[number] = (first, first + len(article.sections) - 1)
             for section_number, section in enumerate(article.sections):
                 self._section_keys.append((number, section_number))
                 section_rows.append(
@@ -105,9 +111,22 @@ class SearchIndex:
         self._db.executemany("INSERT INTO articles(rowid, title, headings, keywords, body) VALUES (?,?,?,?,?)", article_rows)
         self._db.executemany("INSERT INTO sections(rowid, title, headings, keywords, body) VALUES (?,?,?,?,?)", section_rows)
 
+    def _stems(self, phrases: set[str]) -> dict[str, tuple[str, ...]]:
+        """Each phrase as the index's tokenizer sees it (porter stems), via a scratch FTS5 table."""
+        ordered = sorted(phrases)
+        self._db.execute(f"CREATE VIRTUAL TABLE scratch USING fts5(phrase, tokenize='{TOKENIZER}')")
+        self._db.execute("CREATE VIRTUAL TABLE scratch_terms USING fts5vocab(scratch, instance)")
+        self._db.executemany("INSERT INTO scratch(rowid, phrase) VALUES (?, ?)", enumerate(ordered, 1))
+        terms: dict[int, list[tuple[int, str]]] = defaultdict(list)
+        for term, row, offset in self._db.execute("SELECT term, doc, offset FROM scratch_terms"):
+            terms[row].append((offset, term))
+        self._db.execute("DROP TABLE scratch_terms")
+        self._db.execute("DROP TABLE scratch")
+        return {phrase: tuple(term for _, term in sorted(terms[row])) for row, phrase in enumerate(ordered, 1)}
+
     def search(self, text: str, limit: int = 3) -> SearchResults:
         query = analyze(text, self.vocabulary)
-        candidates, diagnostics = self._rank(query)
+        candidates, diagnostics = self._rank(query, limit)
         results = self._results(candidates[: max(limit, 0)])
         return SearchResults(text, results, bool(results) and results[0].confident, diagnostics)
 
@@ -127,11 +146,8 @@ class SearchIndex:
         sections = tuple((n, 1.0) for n in order)
         return self._results([_Candidate(number, 1.0, 1.0, sections, alert=alertname)])[0]
 
-    def _rank(self, query: AnalyzedQuery) -> tuple[list[_Candidate], dict]:
-        alert_hits: dict[int, str] = {}
-        for identifier in query.identifiers:
-            for number in self._articles_by_alert.get(identifier.lower(), ()):
-                alert_hits.setdefault(number, identifier)
+    def _rank(self, query: AnalyzedQuery, limit: int) -> tuple[list[_Candidate], dict]:
+        alert_hits = self._alert_hits(query)
         if not query.concepts and not alert_hits:
             return [], {"concepts": []}
 
@@ -139,29 +155,35 @@ class SearchIndex:
         total = len(self.articles)
         idfs = [math.log(1 + (total - len(anywhere) + 0.5) / (len(anywhere) + 0.5)) for anywhere, _ in matches]
         idf_total = sum(idfs) or 1.0
-        article_scores = {rowid - 1: score for rowid, score in self._concept_scores("articles", query, ARTICLE_CANDIDATES).items()}
-        section_scores = self._concept_scores("sections", query, SECTION_CANDIDATES)
-        by_article: dict[int, list[tuple[int, float]]] = defaultdict(list)
-        for rowid, score in section_scores.items():
-            number, section_number = self._section_keys[rowid - 1]
-            by_article[number].append((section_number, score))
-        best_article = max(article_scores.values(), default=0.0) or 1.0
-        best_section = max(section_scores.values(), default=0.0) or 1.0
 
-        candidates = []
-        for number in set(article_scores) | set(alert_hits):
-            sections = tuple(sorted(by_article.get(number, ()), key=lambda item: -item[1]))
-            top_section = sections[0][1] if sections else 0.0
-            bm25_share = ARTICLE_WEIGHT * article_scores.get(number, 0.0) / best_article + (
-                1 - ARTICLE_WEIGHT
-            ) * top_section / best_section
+        def coverage(number: int) -> float:
+            if number in alert_hits:
+                return 1.0
             credit = sum(
                 idf * (1.0 if number in topical else BODY_ONLY_CREDIT if number in anywhere else 0.0)
                 for idf, (anywhere, topical) in zip(idfs, matches)
             )
-            coverage = 1.0 if number in alert_hits else credit / idf_total
-            rank = bm25_share * (COVERAGE_FLOOR + coverage)
-            candidates.append(_Candidate(number, rank, coverage, sections, alert_hits.get(number)))
+            return credit / idf_total
+
+        article_scores = {
+            rowid - 1: score for rowid, score in self._concept_scores("articles", query, ARTICLE_CANDIDATES).items()
+        }
+        coverages = {number: coverage(number) for number in set(article_scores) | set(alert_hits)}
+        best_article = max(article_scores.values(), default=0.0) or 1.0
+        # Sections are scored only for the articles that can still reach the top: scoring every
+        # section of a 1,000-article KB for "pod" or "node" would cost more than all the rest.
+        shortlist = sorted(article_scores, key=lambda n: -article_scores[n] * (COVERAGE_FLOOR + coverages[n]))
+        shortlist = [*alert_hits, *(n for n in shortlist[: max(SHORTLIST, limit)] if n not in alert_hits)]
+        sections = self._sections_by_article(query, shortlist)
+        best_section = max((found[0][1] for found in sections.values() if found), default=0.0) or 1.0
+
+        candidates = []
+        for number in shortlist:
+            found = sections.get(number, ())
+            bm25_share = ARTICLE_WEIGHT * article_scores.get(number, 0.0) / best_article
+            bm25_share += (1 - ARTICLE_WEIGHT) * (found[0][1] if found else 0.0) / best_section
+            rank = bm25_share * (COVERAGE_FLOOR + coverages[number])
+            candidates.append(_Candidate(number, rank, coverages[number], found, alert_hits.get(number)))
         candidates.sort(key=lambda c: (c.alert is None, -c.rank))
         diagnostics = {
             "concepts": [
@@ -171,6 +193,22 @@ class SearchIndex:
             "alerts": sorted(alert_hits.values()),
         }
         return candidates, diagnostics
+
+    def _alert_hits(self, query: AnalyzedQuery) -> dict[int, str]:
+        """Articles whose front matter lists an alert named in the question, with that name."""
+        hits: dict[int, str] = {}
+        for identifier in query.identifiers:
+            for number in self._articles_by_alert.get(identifier.lower(), ()):
+                hits.setdefault(number, identifier)
+        return hits
+
+    def _sections_by_article(self, query: AnalyzedQuery, articles: list[int]) -> dict[int, tuple[tuple[int, float], ...]]:
+        scores = self._concept_scores("sections", query, SECTION_CANDIDATES, articles=articles)
+        found: dict[int, list[tuple[int, float]]] = defaultdict(list)
+        for rowid, score in scores.items():
+            number, section_number = self._section_keys[rowid - 1]
+            found[number].append((section_number, score))
+        return {number: tuple(sorted(items, key=lambda item: -item[1])) for number, items in found.items()}
 
     def _results(self, candidates: Sequence[_Candidate]) -> tuple[SearchResult, ...]:
         """Scores fall with rank: the first result's score is its coverage, the others are scaled
@@ -225,7 +263,9 @@ class SearchIndex:
         )
         return frozenset(r - 1 for (r,) in anywhere), frozenset(r - 1 for (r,) in topical)
 
-    def _concept_scores(self, table: str, query: AnalyzedQuery, limit: int) -> dict[int, float]:
+    def _concept_scores(
+        self, table: str, query: AnalyzedQuery, limit: int, articles: Sequence[int] | None = None
+    ) -> dict[int, float]:
         """rowid -> score for the best `limit` rows.
 
         Each alternative of a concept is scored by bm25() on its own and a concept counts with
@@ -234,12 +274,19 @@ class SearchIndex:
         if not query.concepts:
             return {}
         weights = ", ".join(map(str, COLUMN_WEIGHTS))
+        only = ""
+        if articles is not None:
+            # An article's sections have consecutive rowids: FTS5 seeks rowid ranges directly.
+            ranges = [self._section_rowids[n] for n in articles if self._section_rowids.get(n)]
+            if not ranges:
+                return {}
+            only = " AND (" + " OR ".join(f"rowid BETWEEN {low} AND {high}" for low, high in ranges) + ")"
         selects, parameters = [], []
         for number, concept in enumerate(query.concepts):
             for phrase in concept.phrases:
                 selects.append(
                     f"SELECT {number} AS concept, rowid AS id, bm25({table}, {weights}) AS score "
-                    f"FROM {table} WHERE {table} MATCH ?"
+                    f"FROM {table} WHERE {table} MATCH ?{only}"
                 )
                 parameters.append(fts_phrase(phrase))
         sql = (
