@@ -90,6 +90,11 @@ def _who(actor: str | None) -> str:
     return escape(actor)
 
 
+def mention(actor: str | None) -> str:
+    """How any surface names an actor: Slack users as mentions, sources as plain words."""
+    return _who(actor)
+
+
 def _title_line(view: IssueMessageView) -> str:
     issue = view.issue
     resolved = issue.status in (IssueStatus.RESOLVED, IssueStatus.CLOSED)
@@ -113,6 +118,8 @@ def _links(view: IssueMessageView) -> str:
             if url and label not in seen_labels:
                 parts.append(link(url, label))
                 seen_labels.add(label)
+    if view.issue.link_url:
+        parts.append(f"📎 {link(view.issue.link_url, 'Screenshot / link')}")
     if view.kb_article:
         title, url = view.kb_article
         parts.append(f"📖 {link(url, title) if url else escape(title)}")
@@ -134,7 +141,7 @@ def _alert_fields(view: IssueMessageView) -> list[str]:
             seen = slack_date(first.last_seen_at, "{time}") if first.last_seen_at else "—"
             fields.append(f"*Fired*\n{first.times_fired}× · last seen {seen}")
     else:
-        fields.append(f"*Reported*\n{slack_date(issue.reported_at)} by {_who(issue.reported_by)}")
+        fields.append(f"*Reported by*\n{_who(issue.reported_by)} · {slack_date(issue.reported_at)}")
     if issue.assignee:
         fields.append(f"*Assignee*\n{_who(issue.assignee)}")
     return fields
