@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
+from handlers.escalations.teams import Teams
 from handlers.roles import RoleSettings
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -133,7 +134,7 @@ class OpsConfig(_Strict):
         default_factory=lambda: ["severity", "service", "instance", "job", "namespace", "cluster", "env"]
     )
     # Sections that later features own; validated by them, kept as data here.
-    teams: dict[str, Any] = Field(default_factory=dict)
+    teams: Teams = Field(default_factory=dict)  # who takes escalations (handlers/escalations/teams.py)
     runbooks: list[dict[str, Any]] = Field(default_factory=list)
     roles: RoleSettings = Field(default_factory=RoleSettings)
     issue_log: IssueLogSettings = Field(default_factory=IssueLogSettings)
