@@ -6,15 +6,17 @@ Loaded once by the composition root; every rule here is data, so a team changes 
 from __future__ import annotations
 
 import re
+from datetime import time as time_of_day, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from handlers.escalations.teams import Teams
 from handlers.roles import RoleSettings
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 
 class Priority(StrEnum):
@@ -106,6 +108,80 @@ class IssueLogSettings(_Strict):
         return ZoneInfo(self.timezone)
 
 
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(d|h|m|s)", re.I)
+_DURATION_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+
+
+def _parse_duration(value: object) -> object:
+    """People write "4h", "90m", "1d 12h"; plain numbers are seconds; anything else is left to pydantic."""
+    if isinstance(value, str):
+        text = value.strip().lower()
+        parts = _DURATION_PART.findall(text)
+        if parts and _DURATION_PART.sub("", text).strip() == "":
+            return timedelta(seconds=sum(float(n) * _DURATION_UNITS[u.lower()] for n, u in parts))
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(_parse_duration)]
+
+
+class SurveyAudience(StrEnum):
+    RESPONDERS = "responders"  # whoever acknowledged, resolved or was assigned (Slack users only)
+    NONE = "none"
+
+
+class SurveySettings(_Strict):
+    """Satisfaction surveys sent when an issue is resolved (handlers/surveys)."""
+
+    enabled: bool = True
+    alert_audience: SurveyAudience = SurveyAudience.RESPONDERS  # staff issues always ask the reporter
+    reminder_after: Duration = timedelta(hours=24)
+    low_score_threshold: int = Field(default=2, ge=1, le=5)  # any answer at or below goes to managers_channel
+
+
+class DailyReportSettings(_Strict):
+    enabled: bool = True
+    time: time_of_day = time_of_day(8, 0)  # local time in `timezone`; the report covers the previous day
+    timezone: str = "UTC"
+    channel: str | None = None  # default: managers_channel
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/London)") from None
+        return value
+
+
+class ReportSettings(_Strict):
+    """Summaries and the daily report (handlers/summaries)."""
+
+    sla_targets: dict[Priority, Duration] = Field(
+        default_factory=lambda: {
+            Priority.HIGH: timedelta(hours=4),
+            Priority.MEDIUM: timedelta(hours=24),
+            Priority.LOW: timedelta(hours=72),
+        }
+    )
+    daily: DailyReportSettings = Field(default_factory=DailyReportSettings)
+    templates_dir: Path | None = None  # templates here override the bundled ones, file by file
+    top_alerts: int = Field(default=5, ge=1, le=20)
+
+    @field_validator("templates_dir")
+    @classmethod
+    def _directory_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_dir():
+            raise ValueError(f"not a directory: {value}")
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The team's time zone: periods ("today", "week") and the daily report are calendar days in it."""
+        return ZoneInfo(self.daily.timezone)
+
+
 class OpsConfig(_Strict):
     default_channel: str = "#alerts"
     helpdesk_channel: str = "#help-desk"
@@ -138,8 +214,8 @@ class OpsConfig(_Strict):
     runbooks: list[dict[str, Any]] = Field(default_factory=list)
     roles: RoleSettings = Field(default_factory=RoleSettings)
     issue_log: IssueLogSettings = Field(default_factory=IssueLogSettings)
-    surveys: dict[str, Any] = Field(default_factory=dict)
-    reports: dict[str, Any] = Field(default_factory=dict)
+    surveys: SurveySettings = Field(default_factory=SurveySettings)
+    reports: ReportSettings = Field(default_factory=ReportSettings)
 
     @model_validator(mode="after")
     def _lowercase_severities(self) -> "OpsConfig":
