@@ -170,6 +170,15 @@ class IssueService:
         self._writer.wake()
         return IssueChange(issue_id, issue.title, now)
 
+    async def get(self, issue_id: int) -> Issue:
+        """One issue, for listeners that show it in a modal before changing it."""
+        async with self._sessionmaker() as session:
+            return await self._require(IssueRepository(session), issue_id)
+
+    async def require_role(self, issue_id: int, user_id: str, role: Role, to_do: str) -> None:
+        """Refuse (and audit) at the click, before a modal asks for anything the user may not submit."""
+        await self._require_role(issue_id, user_id, role, to_do)
+
     async def _require_role(self, issue_id: int, user_id: str, role: Role, to_do: str) -> None:
         """Refuse without the role, and keep the refusal in the issue's audit trail."""
         if await self._roles.has(user_id, role):
