@@ -11,11 +11,13 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from knowledge_base.loading import DEFAULT_ARTICLES_DIR, LoadReport, load_articles
 from knowledge_base.models import Article, SearchResult, SearchResults
-from knowledge_base.query import DEFAULT_SYNONYMS_FILE, Vocabulary, analyze
+from knowledge_base.query import DEFAULT_SYNONYMS_FILE, AnalyzedQuery, Vocabulary, analyze
 from knowledge_base.search import SearchIndex
+from knowledge_base.watching import watch_and_reload
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +31,7 @@ class _Loaded:
 
 class KnowledgeBase:
     def __init__(self, paths: Sequence[Path], synonyms_file: Path = DEFAULT_SYNONYMS_FILE) -> None:
-        """Prefer `load()`; this constructor loads too, it exists for subclassing and tests."""
+        """Loads at once; `load()` and `load_default()` read better at call sites."""
         self.paths = tuple(Path(path) for path in paths)
         self.synonyms_file = synonyms_file
         self._loaded = self._load()
@@ -79,12 +81,11 @@ class KnowledgeBase:
     def watched_paths(self) -> list[Path]:
         return [path for path in (*self.paths, self.synonyms_file) if path.exists()]
 
-    async def watch(self, stop_event: asyncio.Event, **awatch_options) -> None:
-        from knowledge_base.watching import watch_and_reload
+    async def watch(self, stop_event: asyncio.Event, **options: Any) -> None:
+        """Reload on changes until `stop_event` is set (see `watching.watch_and_reload`)."""
+        await watch_and_reload(self, stop_event, **options)
 
-        await watch_and_reload(self, stop_event, **awatch_options)
-
-    def analyze(self, text: str):
+    def analyze(self, text: str) -> AnalyzedQuery:
         """How a question is understood (concepts and alternatives), for debugging synonyms."""
         return analyze(text, self._loaded.index.vocabulary)
 

@@ -17,7 +17,9 @@ import yaml
 
 DEFAULT_SYNONYMS_FILE = Path(__file__).resolve().parent / "synonyms.yaml"
 MAX_CONCEPTS = 24
-"""A pasted stack trace should not turn into a 500-term query: latency stays bounded."""
+MAX_PHRASES = 300
+"""A pasted stack trace should not turn into a 1,000-phrase query: latency stays bounded, and
+SQLite's limit of 500 terms in a compound SELECT (one per phrase) is never reached."""
 
 _TOKEN = re.compile(r"[^\W_]+(?:['’_.\-][^\W_]+)*")
 _CAMEL_HUMP = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
@@ -112,22 +114,25 @@ def analyze(text: str, vocabulary: Vocabulary) -> AnalyzedQuery:
 
     concepts: list[Concept] = []
     seen: set[object] = set()
+    phrases = 0
     position = 0
     while position < len(words) and len(concepts) < MAX_CONCEPTS:
         matched = _match_group(words, position, vocabulary)
         if matched is not None:
             group, length = matched
-            if ("group", group) not in seen:
-                seen.add(("group", group))
-                concepts.append(Concept(" ".join(words[position : position + length]), vocabulary.members(group)))
+            concept, key = Concept(" ".join(words[position : position + length]), vocabulary.members(group)), group
             position += length
+        else:
+            word = words[position]
+            position += 1
+            if word in vocabulary.stop_words or word.isdigit():
+                continue
+            concept, key = Concept(word, (word,)), word
+        if key in seen or phrases + len(concept.phrases) > MAX_PHRASES:
             continue
-        word = words[position]
-        position += 1
-        if word in vocabulary.stop_words or word.isdigit() or word in seen:
-            continue
-        seen.add(word)
-        concepts.append(Concept(word, (word,)))
+        seen.add(key)
+        phrases += len(concept.phrases)
+        concepts.append(concept)
     return AnalyzedQuery(text, tuple(concepts), identifiers)
 
 

@@ -77,9 +77,6 @@ class SearchIndex:
         self.vocabulary = vocabulary.without_duplicates(self._stems(vocabulary.all_phrases()))
         self._build()
 
-    def close(self) -> None:
-        self._db.close()
-
     def _build(self) -> None:
         columns = "title, headings, keywords, body"
         self._db.execute(f"CREATE VIRTUAL TABLE sections USING fts5({columns}, tokenize='{TOKENIZER}')")
