@@ -27,13 +27,15 @@ from bot.metrics import Metrics
 from bot.scheduler import Scheduler
 from bot.settings import Settings, SettingsError
 from bot.slack_directory import UserGroupDirectory
-from handlers import actions
+from handlers import actions, commands, home
 from handlers.alerts.service import AlertService
 from handlers.alerts.views import load_issue_view
 from handlers.alerts.webhooks import MAX_BODY_BYTES, AlertWebhooks
 from handlers.issues.lifecycle import IssueLifecycle
 from handlers.listeners import report_listener_error
 from handlers.issues.service import IssueService
+from handlers.issues.log import IssueLog
+from handlers.issues.queries import IssueQueries
 from handlers.roles import RoleChecker
 from handlers.outbox import OutboxWriter
 from storage.database import create_engine, create_sessionmaker, ping
@@ -59,6 +61,8 @@ class Opsbot:
     roles: RoleChecker
     alerts: AlertService
     issues: IssueService
+    issue_log: IssueLog
+    issue_queries: IssueQueries
 
 
 OPSBOT = web.AppKey("opsbot", Opsbot)
@@ -100,6 +104,10 @@ def create_app(
     writer = OutboxWriter(wake=lambda: worker_holder[0].wake() if worker_holder else None)
     alerts = AlertService(sessionmaker, config, writer, lifecycle=lifecycle, clock=clock)
     issues = IssueService(sessionmaker, writer, roles=roles, lifecycle=lifecycle, clock=clock)
+    issue_log = IssueLog(
+        sessionmaker, writer, helpdesk_channel=config.helpdesk_channel, roles=roles, lifecycle=lifecycle, clock=clock
+    )
+    issue_queries = IssueQueries(sessionmaker, clock=clock)
     worker = DeliveryWorker(
         sessionmaker,
         _web_client(settings, retries=False),
@@ -120,6 +128,8 @@ def create_app(
     )
     slack_app.error(report_listener_error)
     actions.register(slack_app, issues)
+    commands.register(slack_app, issue_log, issue_queries, config.issue_log)
+    home.register(slack_app, issue_queries, config.issue_log)
 
     # Keep this registration last: it only sees events no feature handles, so Slack gets its 200.
     slack_app.event(re.compile(".*"))(_acknowledge_unhandled_event)
@@ -137,6 +147,8 @@ def create_app(
         roles=roles,
         alerts=alerts,
         issues=issues,
+        issue_log=issue_log,
+        issue_queries=issue_queries,
     )
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     app[OPSBOT] = opsbot

@@ -1,0 +1,135 @@
+"""Listeners for `/issue`, its modal and list buttons, and replies in issue threads.
+
+Thin on purpose: parse (pure, before the ack so a typo is answered in the ack itself), ack, call
+one service method, reply with a builder's blocks. Errors after the ack reach the user through
+handlers.listeners.reporting_errors as an ephemeral sentence.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.config import IssueLogSettings
+from handlers.commands.blocks import build_help, build_issue_detail, build_issue_list, build_new_issue_modal
+from handlers.commands.exporting import CsvExporter
+from handlers.commands.ids import NewIssueField
+from handlers.commands.parsing import (
+    AssignCommand,
+    CommentCommand,
+    ExportCommand,
+    HelpCommand,
+    IssueCommand,
+    ListCommand,
+    NewCommand,
+    ShowCommand,
+    parse_command,
+    parse_more_value,
+    parse_new_issue,
+)
+from handlers.errors import InvalidInput
+from handlers.issues.log import IssueLog
+from handlers.issues.queries import IssueQueries
+from handlers.listeners import describe_error
+from handlers.periods import Period, parse_period
+
+log = logging.getLogger(__name__)
+
+# Human thread replies: plain messages, or replies also sent to the channel.
+THREAD_REPLY_SUBTYPES = (None, "thread_broadcast")
+
+
+async def is_thread_reply(event: dict[str, Any]) -> bool:
+    """Bolt matcher: a message inside a thread (not the thread's parent), not from a bot."""
+    thread_ts = event.get("thread_ts")
+    return bool(thread_ts) and thread_ts != event.get("ts") and not event.get("bot_id") and bool(event.get("user"))
+
+
+class IssueCommands:
+    def __init__(self, issue_log: IssueLog, queries: IssueQueries, settings: IssueLogSettings) -> None:
+        self._log = issue_log
+        self._queries = queries
+        self._settings = settings
+        self._exporter = CsvExporter(queries, settings)
+
+    async def handle_command(self, ack: Any, body: dict[str, Any], respond: Any, client: AsyncWebClient) -> None:
+        user = body["user_id"]
+        try:
+            command = parse_command(body.get("text") or "", user)
+            period = self._period(command)
+        except InvalidInput as error:
+            text, blocks = build_help(str(error))
+            await ack(text=text, blocks=blocks)
+            return
+        if isinstance(command, HelpCommand):
+            text, blocks = build_help(command.problem)
+            await ack(text=text, blocks=blocks)
+        elif isinstance(command, NewCommand):
+            await ack()
+            await client.views_open(trigger_id=body["trigger_id"], view=build_new_issue_modal())
+        elif period is not None:
+            await ack(text=f"⏳ Preparing the issue log for {period.label}…")
+            result = await self._exporter.export(client, channel=body["channel_id"], requested_by=user, period=period)
+            if result.issues == 0:
+                await respond(text=f"No issues were reported in {period.label}: there is nothing to export.")
+        else:
+            await ack()
+            await self._answer(command, user, respond)
+
+    def _period(self, command: IssueCommand) -> Period | None:
+        if not isinstance(command, ExportCommand):
+            return None
+        return parse_period(command.period, self._queries.now(), self._settings.zone)
+
+    async def _answer(self, command: IssueCommand, user: str, respond: Any) -> None:
+        if isinstance(command, ListCommand):
+            page = await self._queries.list(command.filter, user, offset=command.offset, limit=self._settings.list_page_size)
+            text, blocks = build_issue_list(page, command.filter)
+            await respond(text=text, blocks=blocks, response_type="ephemeral")
+        elif isinstance(command, ShowCommand):
+            text, blocks = build_issue_detail(await self._queries.timeline(command.issue_id))
+            await respond(text=text, blocks=blocks, response_type="ephemeral")
+        elif isinstance(command, AssignCommand):
+            change = await self._log.assign(command.issue_id, command.assignee, user)
+            await respond(text=f"👤 Issue #{change.issue_id} is now assigned to <@{command.assignee}>.")
+        elif isinstance(command, CommentCommand):
+            change = await self._log.comment(command.issue_id, command.text, user)
+            await respond(text=f"💬 Comment added to issue #{change.issue_id}.")
+
+    async def submit_new_issue(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+        """Saved before the ack: if saving fails the modal stays open with the person's text in it."""
+        parsed = parse_new_issue(view["state"]["values"])
+        if isinstance(parsed, dict):
+            await ack(response_action="errors", errors=parsed)
+            return
+        user = body["user"]["id"]
+        try:
+            await self._log.report(parsed, user)
+        except Exception as error:  # noqa: BLE001 - shown in the form, logged with an id
+            await ack(response_action="errors", errors={NewIssueField.TITLE.value: describe_error(error, user)})
+            return
+        await ack()
+
+    async def open_new_issue_modal(self, ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        await client.views_open(trigger_id=body["trigger_id"], view=build_new_issue_modal())
+
+    async def next_page(self, ack: Any, body: dict[str, Any], respond: Any) -> None:
+        await ack()
+        command = parse_more_value(str((body.get("actions") or [{}])[0].get("value", "")))
+        page = await self._queries.list(
+            command.filter, body["user"]["id"], offset=command.offset, limit=self._settings.list_page_size
+        )
+        text, blocks = build_issue_list(page, command.filter)
+        await respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=True)
+
+    async def record_thread_reply(self, event: dict[str, Any], context: Any) -> None:
+        if event.get("user") == context.get("bot_user_id"):
+            return
+        issue_id = await self._log.record_thread_reply(
+            event["channel"], event["thread_ts"], event["ts"], event["user"], event.get("text") or ""
+        )
+        if issue_id is not None:
+            log.info("thread reply %s recorded as a comment on issue %s", event["ts"], issue_id)

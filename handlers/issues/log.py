@@ -1,0 +1,204 @@
+"""Writing to the issue log from Slack: staff-reported issues, assignment and comments.
+
+Each call is one transaction that changes the issue, writes its issue_events row and enqueues the
+Slack work (re-render, thread line, direct message) in the outbox, so nothing said is lost if Slack
+is down. Alerts open issues elsewhere (handlers/alerts); this is the people's side of the same log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.config import Category, Priority
+from handlers.errors import Conflict, InvalidInput, NotFound
+from handlers.issues.lifecycle import IssueLifecycle
+from handlers.issues.notices import (
+    build_assigned_line,
+    build_assignee_message,
+    build_comment_line,
+    build_reporter_confirmation,
+)
+from handlers.outbox import OutboxWriter
+from handlers.roles import Role, RoleChecker, RoleSettings
+from storage.models import Issue, IssueStatus, utcnow
+from storage.repositories import IssueRepository, OutboxRepository, SlackMessageRepository
+from storage.repositories_issue_log import COMMENT_KIND, IssueLogRepository
+
+SLACK_SOURCE = "slack"
+TITLE_LIMIT = 200
+DESCRIPTION_LIMIT = 3000
+COMMENT_LIMIT = 4000
+
+
+@dataclass(frozen=True)
+class NewIssue:
+    """A problem a person reports (the /issue new modal, already validated)."""
+
+    title: str
+    description: str
+    priority: Priority
+    category: Category
+    link_url: str | None = None
+
+
+@dataclass(frozen=True)
+class LoggedChange:
+    issue_id: int
+    title: str
+    at: datetime
+
+
+class IssueLog:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        outbox_writer: OutboxWriter,
+        *,
+        helpdesk_channel: str,
+        roles: RoleChecker | None = None,
+        lifecycle: IssueLifecycle | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._writer = outbox_writer
+        self._helpdesk_channel = helpdesk_channel
+        self._roles = roles or RoleChecker(RoleSettings())
+        self._lifecycle = lifecycle or IssueLifecycle()
+        self._clock = clock
+
+    async def report(self, new: NewIssue, reporter: str) -> LoggedChange:
+        """Open an issue for a person; it is posted in the help-desk channel like an alert's issue."""
+        title = new.title.strip()
+        if not title:
+            raise InvalidInput("An issue needs a title.")
+        now = self._clock()
+        async with self._sessionmaker.begin() as session:
+            issues = IssueRepository(session)
+            issue = await issues.add(
+                Issue(
+                    reported_at=now,
+                    reported_by=reporter,
+                    source=SLACK_SOURCE,
+                    title=title[:TITLE_LIMIT],
+                    description=new.description.strip()[:DESCRIPTION_LIMIT],
+                    priority=new.priority.value,
+                    category=new.category.value,
+                    status=IssueStatus.OPEN,
+                    channel=self._helpdesk_channel,
+                    link_url=new.link_url,
+                    is_grouped=False,
+                    updated_at=now,
+                )
+            )
+            await issues.add_event(
+                issue.id,
+                actor=reporter,
+                kind="opened",
+                summary="Reported in Slack",
+                detail={"priority": issue.priority, "category": issue.category, "link_url": new.link_url},
+                at=now,
+            )
+            outbox = OutboxRepository(session)
+            await self._writer.render_issue(outbox, issue.id)
+            text, blocks = build_reporter_confirmation(issue.id, issue.title, self._helpdesk_channel)
+            await self._writer.direct_message(outbox, user=reporter, text=text, blocks=blocks, issue_id=issue.id)
+            await self._lifecycle.opened(session, issue, reporter)
+        self._writer.wake()
+        return LoggedChange(issue.id, issue.title, now)
+
+    async def assign(self, issue_id: int, assignee: str, actor: str) -> LoggedChange:
+        """Give an open issue to someone: re-render its message, say so in the thread, DM the assignee."""
+        now = self._clock()
+        await self._require_role(issue_id, actor, Role.RESPONDER, "assign issues")
+        async with self._sessionmaker.begin() as session:
+            issues = IssueRepository(session)
+            issue = await self._require(issues, issue_id, for_update=True)
+            if not issue.is_open:
+                raise Conflict(f"Issue #{issue_id} is {issue.status.lower()}: reopen it before assigning it.")
+            if issue.assignee == assignee:
+                raise Conflict(f"Issue #{issue_id} is already assigned to <@{assignee}>.")
+            previous = issue.assignee
+            issue.assignee = assignee
+            issue.updated_at = now
+            await issues.add_event(
+                issue_id,
+                actor=actor,
+                kind="assigned",
+                summary=f"Assigned to <@{assignee}>",
+                detail={"assignee": assignee, "previous": previous},
+                at=now,
+            )
+            outbox = OutboxRepository(session)
+            await self._writer.render_issue(outbox, issue_id)
+            await self._writer.thread_reply(outbox, issue_id, build_assigned_line(actor, assignee))
+            if assignee != actor:
+                text, blocks = build_assignee_message(issue_id, issue.title, actor)
+                await self._writer.direct_message(outbox, user=assignee, text=text, blocks=blocks, issue_id=issue_id)
+        self._writer.wake()
+        return LoggedChange(issue_id, issue.title, now)
+
+    async def comment(self, issue_id: int, text: str, actor: str) -> LoggedChange:
+        """A note on the issue's timeline, echoed as a line in its thread."""
+        text = text.strip()
+        if not text:
+            raise InvalidInput(f"Write the comment after the id: `/issue comment {issue_id} what you found`.")
+        if len(text) > COMMENT_LIMIT:
+            raise InvalidInput(f"Comments are limited to {COMMENT_LIMIT} characters.")
+        now = self._clock()
+        async with self._sessionmaker.begin() as session:
+            issues = IssueRepository(session)
+            issue = await self._require(issues, issue_id)
+            await issues.add_event(issue_id, actor=actor, kind=COMMENT_KIND, summary=text, detail={"via": "command"}, at=now)
+            await self._writer.thread_reply(OutboxRepository(session), issue_id, build_comment_line(actor, text))
+        self._writer.wake()
+        return LoggedChange(issue_id, issue.title, now)
+
+    async def record_thread_reply(self, channel: str, thread_ts: str, ts: str, user: str, text: str) -> int | None:
+        """A person replied in an issue message's thread: keep it as a comment. None when not an issue's thread."""
+        text = text.strip()
+        if not text:
+            return None
+        async with self._sessionmaker.begin() as session:
+            message = await SlackMessageRepository(session).get_by_ts(channel, thread_ts)
+            if message is None:
+                return None
+            await IssueRepository(session).get(message.issue_id, for_update=True)  # one retried event at a time
+            if await IssueLogRepository(session).has_comment_from_message(message.issue_id, ts):
+                return message.issue_id
+            await IssueRepository(session).add_event(
+                message.issue_id,
+                actor=user,
+                kind=COMMENT_KIND,
+                summary=text[:COMMENT_LIMIT],
+                detail={"via": "thread", "channel": channel, "ts": ts},
+                at=self._clock(),
+            )
+        return message.issue_id
+
+    async def _require_role(self, issue_id: int, user_id: str, role: Role, to_do: str) -> None:
+        """Refuse without the role, and keep the refusal in the issue's audit trail."""
+        if await self._roles.has(user_id, role):
+            return
+        async with self._sessionmaker.begin() as session:
+            issues = IssueRepository(session)
+            if await issues.get(issue_id) is not None:
+                await issues.add_event(
+                    issue_id,
+                    actor=user_id,
+                    kind="denied",
+                    summary=f"Refused: {to_do}",
+                    detail={"role": role.value},
+                    at=self._clock(),
+                )
+        await self._roles.require(user_id, role, to_do)
+
+    @staticmethod
+    async def _require(issues: IssueRepository, issue_id: int, *, for_update: bool = False) -> Issue:
+        issue = await issues.get(issue_id, for_update=for_update)
+        if issue is None:
+            raise NotFound(f"Issue #{issue_id} does not exist. Try `/issue list all`.")
+        return issue
