@@ -34,6 +34,7 @@ STATS_INTERVAL_SECONDS = 1.0
 DONE_RETENTION = timedelta(days=1)
 
 ViewLoader = Callable[[AsyncSession, int], Awaitable[IssueMessageView | None]]
+Performer = Callable[[OutboxItem], Awaitable[None]]
 
 
 class PermanentDeliveryError(Exception):
@@ -81,6 +82,15 @@ class DeliveryWorker:
         self._wakeup = asyncio.Event()
         self._last_stats = 0.0
         self.worker_id = f"{uuid.uuid4().hex[:12]}"
+        self._performers: dict[str, Performer] = {}
+
+    def handle(self, operation: str, perform: Performer) -> None:
+        """Deliver a feature's own outbox operation (e.g. PagerDuty events) with the same ordering and retries.
+
+        `perform` returns when the item is done (its outcome recorded); raising aiohttp.ClientError
+        reschedules it with backoff, like a network failure.
+        """
+        self._performers[operation] = perform
 
     def wake(self) -> None:
         self._wakeup.set()
@@ -140,6 +150,11 @@ class DeliveryWorker:
             self._metrics.delivery_latency.observe(max(0.0, (self._clock() - item.created_at).total_seconds()))
 
     async def _perform(self, item: OutboxItem) -> None:
+        performer = self._performers.get(item.operation)
+        if performer is not None:
+            await performer(item)
+            await self._finish(item)
+            return
         operation = SlackOperation(item.operation)
         if operation is SlackOperation.RENDER_ISSUE:
             await self._render_issue(item)
