@@ -38,9 +38,13 @@ class OutboxWriter:
         """Re-render several issues with one look-up; `new` issues cannot have anything pending yet."""
         keys = {issue_id: issue_ordering_key(issue_id) for issue_id in issue_ids}
         covered = set() if new else await outbox.keys_with_unclaimed_tail(list(keys.values()), SlackOperation.RENDER_ISSUE)
-        for issue_id, key in keys.items():
-            if key not in covered:
-                await outbox.enqueue(SlackOperation.RENDER_ISSUE, {}, ordering_key=key, issue_id=issue_id)
+        await outbox.enqueue_many(
+            [
+                {"operation": SlackOperation.RENDER_ISSUE, "payload": {}, "ordering_key": key, "issue_id": issue_id}
+                for issue_id, key in keys.items()
+                if key not in covered
+            ]
+        )
 
     async def thread_reply(self, outbox: OutboxRepository, issue_id: int, text: str) -> None:
         await outbox.enqueue(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any, Sequence
 
-from sqlalchemy import and_, case, delete, func, or_, select, update
+from sqlalchemy import and_, case, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -19,6 +19,10 @@ from storage.models import (
     SlackMessage,
     utcnow,
 )
+
+
+# Rows per multi-row INSERT: stays well under SQLite's 32,766 bound parameters.
+_INSERT_CHUNK = 500
 
 
 class IssueRepository:
@@ -35,6 +39,24 @@ class IssueRepository:
         self.session.add(issue)
         await self.session.flush()
         return issue
+
+    async def insert_many(self, rows: Sequence[dict[str, Any]]) -> list[int]:
+        """Insert issues with multi-row INSERTs and return their ids in the order of `rows`.
+
+        Ids come from one sequence (SQLite rowids, a PostgreSQL identity), assigned row by row in
+        VALUES order within a statement, so sorting the returned ids restores the rows' order.
+        (The ORM would send one INSERT per row on SQLite, a thread hop each.)
+        """
+        ids: list[int] = []
+        for start in range(0, len(rows), _INSERT_CHUNK):
+            chunk = list(rows[start : start + _INSERT_CHUNK])
+            returned = (await self.session.execute(insert(Issue).values(chunk).returning(Issue.id))).scalars()
+            ids.extend(sorted(returned))
+        return ids
+
+    async def add_events(self, rows: Sequence[dict[str, Any]]) -> None:
+        if rows:
+            await self.session.execute(insert(IssueEvent), list(rows))
 
     async def find_open_group(self, group_key: str, since: datetime) -> Issue | None:
         """The grouped issue an alert storm is folding into, if one is still open and recent."""
@@ -103,6 +125,10 @@ class AlertRepository:
         self.session.add(alert)
         return alert
 
+    async def insert_many(self, rows: Sequence[dict[str, Any]]) -> None:
+        if rows:
+            await self.session.execute(insert(Alert), list(rows))
+
     async def list_for_issue(self, issue_id: int, *, limit: int | None = None) -> Sequence[Alert]:
         query = select(Alert).where(Alert.issue_id == issue_id).order_by(Alert.id)
         if limit is not None:
@@ -161,10 +187,11 @@ class OutboxRepository:
 
     async def enqueue(
         self, operation: str, payload: dict[str, Any], *, ordering_key: str, issue_id: int | None = None
-    ) -> OutboxItem:
-        item = OutboxItem(operation=operation, payload=payload, ordering_key=ordering_key, issue_id=issue_id)
-        self.session.add(item)
-        return item
+    ) -> None:
+        """Insert at once (not at the next flush), so ids, and so delivery order, follow call order."""
+        await self.enqueue_many(
+            [{"operation": operation, "payload": payload, "ordering_key": ordering_key, "issue_id": issue_id}]
+        )
 
     async def has_unclaimed_tail(self, ordering_key: str, operation: str) -> bool:
         """True when the newest pending item for the key is this operation and nobody holds it yet.
@@ -179,6 +206,15 @@ class OutboxRepository:
         )
         row = (await self.session.execute(newest)).one_or_none()
         return row is not None and row.operation == operation and row.locked_until is None
+
+    async def enqueue_many(self, rows: Sequence[dict[str, Any]]) -> None:
+        """One executemany for many items; each row has operation, payload, ordering_key, issue_id."""
+        if rows:
+            now = utcnow()
+            await self.session.execute(
+                insert(OutboxItem),
+                [{"created_at": now, "next_attempt_at": now, "status": OutboxStatus.PENDING, **row} for row in rows],
+            )
 
     async def keys_with_unclaimed_tail(self, ordering_keys: Sequence[str], operation: str) -> set[str]:
         """Of these keys, those whose newest pending item is `operation` and not yet claimed."""

@@ -1,37 +1,37 @@
 """Alert ingestion: webhook deliveries become issues, alert rows and outbox items, durably.
 
 Each alert is upserted by (source, fingerprint); new ones open issues (or join a storm's grouped
-issue), repeats refresh the existing message, resolutions resolve the issue. All Slack work is
-written to the outbox in the same transaction, so an accepted webhook is never lost.
+issue, see storms.py), repeats refresh the existing message, resolutions resolve the issue. All
+Slack work is written to the outbox in the same transaction, so an accepted webhook is never lost.
 
-Deliveries that arrive while a transaction is running are committed together (group commit): on
-SQLite every statement costs a thread hop, so amortising BEGIN/COMMIT and using one multi-row
-INSERT per table is what makes a thousand alerts a second possible.
+Deliveries that arrive while a transaction runs are committed together (group commit) and written
+with one multi-row statement per table: on SQLite every statement costs a thread hop, so this is
+what makes a thousand alerts a second possible.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable
+from typing import Any, Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import OpsConfig, Priority
 from handlers.alerts.blocks import build_resolved_line, build_storm_thread_lines
 from handlers.alerts.parsers import AlertBatch, IncomingAlert
+from handlers.alerts.storms import Bucket, NewAlert, bucket_new_alerts, plan_storms
 from handlers.issues.lifecycle import IssueLifecycle
 from handlers.outbox import OutboxWriter
-from storage.models import Alert, AlertStatus, Issue, IssueEvent, IssueStatus, utcnow
+from storage.models import Alert, AlertStatus, IssueStatus, utcnow
 from storage.repositories import AlertRepository, IssueRepository, OutboxRepository
 
 log = logging.getLogger(__name__)
 
 _PRIORITY_RANK = {Priority.HIGH: 0, Priority.MEDIUM: 1, Priority.LOW: 2}
-MAX_BATCHES_PER_TRANSACTION = 64
+MAX_DELIVERIES_PER_TRANSACTION = 64
 
 
 @dataclass
@@ -45,32 +45,202 @@ class IngestResult:
 
 
 @dataclass
-class _UnitOfWork:
-    session: AsyncSession
-    issues: IssueRepository
-    alerts: AlertRepository
-    outbox: OutboxRepository
-
-
-@dataclass
 class _Pending:
     batch: AlertBatch
     done: asyncio.Future[IngestResult]
 
-
-@dataclass
-class _NewIssue:
-    issue: Issue
-    alerts: list[IncomingAlert]
-    grouped: bool
+    @property
+    def keys(self) -> set[tuple[str, str]]:
+        return {(self.batch.source, alert.fingerprint) for alert in self.batch.alerts}
 
 
-@dataclass
-class _Plan:
-    """What one delivery changes, gathered before the multi-row writes."""
+class _Ingestion:
+    """One transaction's worth of deliveries, processed in bulk phases."""
 
-    new_issues: list[_NewIssue] = field(default_factory=list)
-    joined: list[tuple[Issue, list[IncomingAlert]]] = field(default_factory=list)
+    def __init__(self, service: "AlertService", session: AsyncSession, batches: list[AlertBatch]) -> None:
+        self.service = service
+        self.session = session
+        self.issues = IssueRepository(session)
+        self.alerts = AlertRepository(session)
+        self.outbox = OutboxRepository(session)
+        self.batches = batches
+        self.results = [IngestResult() for _ in batches]
+        self.now = service._clock()
+        self.known: dict[tuple[str, str], Alert] = {}
+        self.touched: dict[int, int] = {}  # issue id -> delivery index that touched it first
+        self.new_alerts: list[NewAlert] = []
+        self.alert_rows: list[dict[str, Any]] = []
+        self.event_rows: list[dict[str, Any]] = []
+
+    async def run(self) -> list[IngestResult]:
+        await self._load_known()
+        self._apply_updates()
+        if self.new_alerts:
+            await self._open_issues()
+        await self.session.flush()  # the UPDATEs of known alerts, before counting what still fires
+        if self.touched:
+            await self._settle_issues()
+        await self.issues.add_events(self.event_rows)
+        return self.results
+
+    async def _load_known(self) -> None:
+        by_source: dict[str, list[str]] = {}
+        for batch in self.batches:
+            by_source.setdefault(batch.source, []).extend(alert.fingerprint for alert in batch.alerts)
+        for source, fingerprints in by_source.items():
+            found = await self.alerts.get_by_fingerprints(source, fingerprints)
+            self.known.update({(source, fingerprint): alert for fingerprint, alert in found.items()})
+
+    def _apply_updates(self) -> None:
+        for index, batch in enumerate(self.batches):
+            result = self.results[index]
+            seen: set[str] = set()
+            for incoming in batch.alerts:
+                if incoming.fingerprint in seen:  # the same alert twice in one body: the first one wins
+                    result.ignored += 1
+                    continue
+                seen.add(incoming.fingerprint)
+                alert = self.known.get((batch.source, incoming.fingerprint))
+                firing = incoming.status == AlertStatus.FIRING
+                if alert is None or (alert.status == AlertStatus.RESOLVED and firing):
+                    if firing:
+                        self.new_alerts.append(NewAlert(index, incoming, batch))
+                    else:
+                        result.ignored += 1  # a resolve for an alert we never saw firing
+                    continue
+                if firing:
+                    alert.times_fired += 1
+                    alert.labels, alert.annotations = incoming.labels, incoming.annotations
+                    result.repeated += 1
+                elif alert.status == AlertStatus.FIRING:
+                    alert.status = AlertStatus.RESOLVED
+                    alert.ends_at = incoming.ends_at or self.now
+                    result.resolved += 1
+                else:
+                    result.ignored += 1  # Alertmanager repeats a resolved alert once more
+                    continue
+                alert.last_seen_at = self.now
+                if alert.issue_id is not None:
+                    self.touched.setdefault(alert.issue_id, index)
+
+    async def _open_issues(self) -> None:
+        config = self.service._config
+        buckets = bucket_new_alerts(self.new_alerts, config.storm, config.channel_for)
+        since = self.now - timedelta(seconds=config.storm.window_seconds)
+        plan = plan_storms(buckets, await self.issues.recent_in_groups(list(buckets), since), config.storm)
+
+        openings: list[tuple[Bucket, list[NewAlert], bool]] = [(b, [new], False) for b, new in plan.singles]
+        openings += [(bucket, bucket.alerts, True) for bucket in plan.new_groups]
+        rows = [self._issue_row(bucket, [new.alert for new in alerts], grouped) for bucket, alerts, grouped in openings]
+        issue_ids = await self.issues.insert_many(rows)
+        writer = self.service._writer
+        await writer.render_issues(self.outbox, issue_ids, new=True)
+        for issue_id, (bucket, alerts, grouped) in zip(issue_ids, openings):
+            first = alerts[0]
+            self._event(issue_id, first.alert.source, "opened",
+                        "Alert storm grouped into one issue" if grouped else f"Opened from {first.alert.source} alert",
+                        {"alertname": first.alert.alertname, "labels": first.alert.labels})
+            self._link(alerts, issue_id)
+            self.results[first.delivery].issues_opened += 1
+            if grouped:
+                await writer.thread_reply(self.outbox, issue_id, self._storm_lines(alerts))
+        for issue, bucket in plan.joins:
+            self._link(bucket.alerts, issue.id)
+            self.service._raise_priority(issue, [new.alert for new in bucket.alerts])
+            await writer.thread_reply(self.outbox, issue.id, self._storm_lines(bucket.alerts))
+            self._event(issue.id, bucket.alerts[0].alert.source, "alerts_grouped",
+                        f"{len(bucket.alerts)} alert(s) joined the group",
+                        {"fingerprints": [new.alert.fingerprint for new in bucket.alerts][:200]})
+            self.touched.setdefault(issue.id, bucket.alerts[0].delivery)
+        await self.alerts.insert_many(self.alert_rows)
+        if self.service._lifecycle.on_opened and issue_ids:
+            opened = await self.issues.get_many(issue_ids)
+            for issue_id, (_, alerts, _) in zip(issue_ids, openings):
+                await self.service._lifecycle.opened(self.session, opened[issue_id], alerts[0].alert.source)
+
+    async def _settle_issues(self) -> None:
+        """After alerts changed: resolve issues where none still fires, and refresh their messages."""
+        issue_ids = sorted(self.touched)
+        issues = await self.issues.get_many(issue_ids)
+        counts = await self.alerts.counts_for_issues(issue_ids)
+        for issue_id in issue_ids:
+            issue = issues.get(issue_id)
+            total, firing = counts.get(issue_id, (0, 0))
+            if issue is None or firing or not total or not issue.is_open:
+                continue
+            delivery = self.touched[issue_id]
+            source = self.batches[delivery].source
+            issue.status = IssueStatus.RESOLVED
+            issue.resolved_at = self.now
+            issue.resolved_by = source
+            issue.resolution = issue.resolution or f"Alert resolved ({source})"
+            issue.resolution_seconds = max(0, int((self.now - issue.reported_at).total_seconds()))
+            issue.updated_at = self.now
+            self._event(issue_id, source, "resolved", "All alerts resolved", {})
+            await self.service._writer.thread_reply(self.outbox, issue_id, build_resolved_line(issue, source))
+            await self.service._lifecycle.resolved(self.session, issue, source)
+            self.results[delivery].issues_resolved += 1
+        await self.service._writer.render_issues(self.outbox, [i for i in issue_ids if i in issues])
+
+    def _issue_row(self, bucket: Bucket, alerts: list[IncomingAlert], grouped: bool) -> dict[str, Any]:
+        first = alerts[0]
+        if grouped:
+            title = f"{first.alertname}: alert storm"
+            description = first.annotations.get("description", "")
+        else:
+            title = first.annotations.get("summary") or first.annotations.get("title") or first.alertname
+            description = first.annotations.get("description") or first.annotations.get("message", "")
+        return {
+            "reported_at": self.now,
+            "reported_by": first.source,
+            "source": first.source,
+            "title": title[:500],
+            "description": description,
+            "priority": self.service._highest_priority(alerts),
+            "category": self.service._config.category_for(first.labels),
+            "status": IssueStatus.OPEN,
+            "channel": bucket.channel,
+            "group_key": bucket.group_key,
+            "is_grouped": grouped,
+            "updated_at": self.now,
+        }
+
+    def _link(self, alerts: list[NewAlert], issue_id: int) -> None:
+        """Point each alert at its issue: an UPDATE for a known alert, a row to insert for a new one."""
+        for new in alerts:
+            incoming = new.alert
+            self.results[new.delivery].new += 1
+            values = {
+                "alertname": incoming.alertname[:255],
+                "status": AlertStatus.FIRING,
+                "labels": incoming.labels,
+                "annotations": incoming.annotations,
+                "starts_at": incoming.starts_at,
+                "ends_at": None,
+                "generator_url": incoming.generator_url,
+                "group_key": new.batch.group_key,
+                "last_seen_at": self.now,
+                "issue_id": issue_id,
+            }
+            alert = self.known.get((incoming.source, incoming.fingerprint))
+            if alert is None:
+                self.alert_rows.append(
+                    {"source": incoming.source, "fingerprint": incoming.fingerprint, "times_fired": 1,
+                     "first_seen_at": self.now, **values}
+                )
+                continue
+            alert.times_fired += 1  # fired again after it had resolved: a new occurrence, a new issue
+            for name, value in values.items():
+                setattr(alert, name, value)
+
+    def _storm_lines(self, alerts: list[NewAlert]) -> str:
+        truncated = sum({new.delivery: new.batch.truncated_alerts for new in alerts}.values())
+        return build_storm_thread_lines([new.alert for new in alerts], truncated=truncated)
+
+    def _event(self, issue_id: int, actor: str, kind: str, summary: str, detail: dict[str, Any]) -> None:
+        self.event_rows.append(
+            {"issue_id": issue_id, "actor": actor, "kind": kind, "summary": summary, "detail": detail, "at": self.now}
+        )
 
 
 class AlertService:
@@ -98,19 +268,31 @@ class AlertService:
             self._committer = asyncio.create_task(self._commit_queued(), name="opsbot-alert-commit")
         return await pending.done
 
+    def _take_group(self) -> list[_Pending]:
+        """The next deliveries to commit together: in arrival order, stopping before one that
+        mentions an alert an earlier one in the group does (so each sees the other's effect)."""
+        group: list[_Pending] = []
+        keys: set[tuple[str, str]] = set()
+        while self._queue and len(group) < MAX_DELIVERIES_PER_TRANSACTION:
+            candidate_keys = self._queue[0].keys
+            if group and keys & candidate_keys:
+                break
+            keys |= candidate_keys
+            group.append(self._queue.pop(0))
+        return group
+
     async def _commit_queued(self) -> None:
         while self._queue:
-            group = self._queue[:MAX_BATCHES_PER_TRANSACTION]
-            del self._queue[: len(group)]
+            group = self._take_group()
             try:
                 results = await self._commit(group)
             except Exception as error:  # noqa: BLE001 - isolate the delivery that failed from the others
                 if len(group) == 1:
                     group[0].done.set_exception(error)
-                else:
-                    log.warning("%d deliveries failed together; retrying them one by one", len(group))
-                    for pending in group:
-                        await self._commit_alone(pending)
+                    continue
+                log.warning("%d deliveries failed together; retrying them one by one", len(group))
+                for pending in group:
+                    await self._commit_alone(pending)
                 continue
             self._writer.wake()
             for pending, result in zip(group, results):
@@ -126,215 +308,14 @@ class AlertService:
             pending.done.set_result(result)
 
     async def _commit(self, group: list[_Pending]) -> list[IngestResult]:
-        results = []
         async with self._sessionmaker.begin() as session:
-            uow = _UnitOfWork(session, IssueRepository(session), AlertRepository(session), OutboxRepository(session))
             with session.no_autoflush:
-                for pending in group:
-                    result = IngestResult()
-                    await self._ingest(uow, pending.batch, result)
-                    results.append(result)
-        return results
-
-    async def _ingest(self, uow: _UnitOfWork, batch: AlertBatch, result: IngestResult) -> None:
-        now = self._clock()
-        known = await uow.alerts.get_by_fingerprints(batch.source, [alert.fingerprint for alert in batch.alerts])
-        touched_issues: set[int] = set()
-        new_firing: list[IncomingAlert] = []
-        seen: set[str] = set()
-        for incoming in batch.alerts:
-            if incoming.fingerprint in seen:  # the same alert twice in one body: first one wins
-                result.ignored += 1
-                continue
-            seen.add(incoming.fingerprint)
-            alert = known.get(incoming.fingerprint)
-            if alert is None or (alert.status == AlertStatus.RESOLVED and incoming.status == AlertStatus.FIRING):
-                if incoming.status == AlertStatus.FIRING:
-                    new_firing.append(incoming)
-                else:
-                    result.ignored += 1  # a resolve for an alert we never saw firing
-                continue
-            if incoming.status == AlertStatus.FIRING:
-                alert.times_fired += 1
-                alert.last_seen_at = now
-                alert.labels, alert.annotations = incoming.labels, incoming.annotations
-                result.repeated += 1
-            elif alert.status == AlertStatus.FIRING:
-                alert.status = AlertStatus.RESOLVED
-                alert.ends_at = incoming.ends_at or now
-                alert.last_seen_at = now
-                result.resolved += 1
-            else:
-                result.ignored += 1  # Alertmanager repeats a resolved alert once more
-                continue
-            if alert.issue_id is not None:
-                touched_issues.add(alert.issue_id)
-
-        if new_firing:
-            plan = await self._plan(uow, batch, new_firing, now)
-            await self._write_plan(uow, batch, plan, known, now, result, touched_issues)
-        await uow.session.flush()
-        if touched_issues:
-            await self._settle_issues(uow, sorted(touched_issues), batch.source, now, result)
-
-    async def _plan(self, uow: _UnitOfWork, batch: AlertBatch, new_firing: list[IncomingAlert], now: datetime) -> _Plan:
-        """Decide, per (channel, key) bucket, whether alerts get their own issues or form a storm."""
-        storm = self._config.storm
-        by_batch_group = batch.group_key is not None and len(new_firing) >= storm.threshold
-        buckets: dict[tuple[str, str], list[IncomingAlert]] = defaultdict(list)
-        for incoming in new_firing:
-            channel = self._config.channel_for(incoming.labels)
-            key = f"group:{batch.group_key}" if by_batch_group else f"alertname:{incoming.alertname}"
-            buckets[(channel, f"{channel}|{key}"[:500])].append(incoming)
-
-        since = now - timedelta(seconds=storm.window_seconds)
-        recent = await uow.issues.recent_in_groups([group_key for _, group_key in buckets], since)
-        plan = _Plan()
-        for (channel, group_key), incoming_alerts in buckets.items():
-            in_group = [issue for issue in recent if issue.group_key == group_key]
-            open_group = next((i for i in reversed(in_group) if i.is_grouped and i.is_open), None)
-            if open_group is not None:
-                plan.joined.append((open_group, incoming_alerts))
-            elif len(in_group) + len(incoming_alerts) >= storm.threshold:
-                issue = self._new_issue(incoming_alerts, channel, group_key, now, grouped=True)
-                plan.new_issues.append(_NewIssue(issue, incoming_alerts, grouped=True))
-            else:
-                for incoming in incoming_alerts:
-                    issue = self._new_issue([incoming], channel, group_key, now, grouped=False)
-                    plan.new_issues.append(_NewIssue(issue, [incoming], grouped=False))
-        return plan
-
-    async def _write_plan(
-        self,
-        uow: _UnitOfWork,
-        batch: AlertBatch,
-        plan: _Plan,
-        known: dict[str, Alert],
-        now: datetime,
-        result: IngestResult,
-        touched_issues: set[int],
-    ) -> None:
-        uow.session.add_all([new.issue for new in plan.new_issues])
-        await uow.session.flush()  # one multi-row INSERT ... RETURNING gives every new issue its id
-        events: list[IssueEvent] = []
-        for new in plan.new_issues:
-            first = new.alerts[0]
-            events.append(
-                IssueEvent(
-                    issue_id=new.issue.id,
-                    actor=first.source,
-                    kind="opened",
-                    summary="Alert storm grouped into one issue" if new.grouped else f"Opened from {first.source} alert",
-                    detail={"alertname": first.alertname, "labels": first.labels},
-                    at=now,
-                )
-            )
-            for incoming in new.alerts:
-                self._link_alert(uow, incoming, known, new.issue, batch, now)
-            result.issues_opened += 1
-            result.new += len(new.alerts)
-        await self._writer.render_issues(uow.outbox, [new.issue.id for new in plan.new_issues], new=True)
-        for new in plan.new_issues:
-            if new.grouped:
-                await self._writer.thread_reply(
-                    uow.outbox, new.issue.id, build_storm_thread_lines(new.alerts, truncated=batch.truncated_alerts)
-                )
-        for issue, incoming_alerts in plan.joined:
-            for incoming in incoming_alerts:
-                self._link_alert(uow, incoming, known, issue, batch, now)
-            self._raise_priority(issue, incoming_alerts)
-            await self._writer.thread_reply(
-                uow.outbox, issue.id, build_storm_thread_lines(incoming_alerts, truncated=batch.truncated_alerts)
-            )
-            events.append(
-                IssueEvent(
-                    issue_id=issue.id,
-                    actor=batch.source,
-                    kind="alerts_grouped",
-                    summary=f"{len(incoming_alerts)} alert(s) joined the group",
-                    detail={"fingerprints": [alert.fingerprint for alert in incoming_alerts][:200]},
-                    at=now,
-                )
-            )
-            touched_issues.add(issue.id)
-            result.new += len(incoming_alerts)
-        uow.session.add_all(events)
-        for new in plan.new_issues:
-            await self._lifecycle.opened(uow.session, new.issue, new.alerts[0].source)
-
-    def _new_issue(
-        self, alerts: list[IncomingAlert], channel: str, group_key: str, now: datetime, *, grouped: bool
-    ) -> Issue:
-        first = alerts[0]
-        if grouped:
-            title = f"{first.alertname}: alert storm"
-            description = first.annotations.get("description", "")
-        else:
-            title = first.annotations.get("summary") or first.annotations.get("title") or first.alertname
-            description = first.annotations.get("description") or first.annotations.get("message", "")
-        return Issue(
-            reported_at=now,
-            reported_by=first.source,
-            source=first.source,
-            title=title[:500],
-            description=description,
-            priority=self._highest_priority(alerts),
-            category=self._config.category_for(first.labels),
-            status=IssueStatus.OPEN,
-            channel=channel,
-            group_key=group_key,
-            is_grouped=grouped,
-            updated_at=now,
-        )
-
-    @staticmethod
-    def _link_alert(
-        uow: _UnitOfWork, incoming: IncomingAlert, known: dict[str, Alert], issue: Issue, batch: AlertBatch, now: datetime
-    ) -> None:
-        alert = known.get(incoming.fingerprint)
-        if alert is None:
-            alert = Alert(source=incoming.source, fingerprint=incoming.fingerprint, times_fired=1, first_seen_at=now)
-            uow.session.add(alert)
-            known[incoming.fingerprint] = alert
-        else:  # fired again after it had resolved: a new occurrence, a new issue
-            alert.times_fired += 1
-        alert.alertname = incoming.alertname[:255]
-        alert.status = AlertStatus.FIRING
-        alert.labels, alert.annotations = incoming.labels, incoming.annotations
-        alert.starts_at, alert.ends_at = incoming.starts_at, None
-        alert.generator_url = incoming.generator_url
-        alert.group_key = batch.group_key
-        alert.last_seen_at = now
-        alert.issue_id = issue.id
-
-    async def _settle_issues(
-        self, uow: _UnitOfWork, issue_ids: list[int], source: str, now: datetime, result: IngestResult
-    ) -> None:
-        """After alerts changed: resolve issues where none still fires, and refresh their messages."""
-        issues = await uow.issues.get_many(issue_ids)
-        counts = await uow.alerts.counts_for_issues(issue_ids)
-        for issue_id in issue_ids:
-            issue = issues.get(issue_id)
-            total, firing = counts.get(issue_id, (0, 0))
-            if issue is None or firing or not total or not issue.is_open:
-                continue
-            issue.status = IssueStatus.RESOLVED
-            issue.resolved_at = now
-            issue.resolved_by = source
-            issue.resolution = issue.resolution or f"Alert resolved ({source})"
-            issue.resolution_seconds = max(0, int((now - issue.reported_at).total_seconds()))
-            issue.updated_at = now
-            await uow.issues.add_event(issue_id, actor=source, kind="resolved", summary="All alerts resolved", at=now)
-            await self._writer.thread_reply(uow.outbox, issue_id, build_resolved_line(issue, source))
-            await self._lifecycle.resolved(uow.session, issue, source)
-            result.issues_resolved += 1
-        await self._writer.render_issues(uow.outbox, [i for i in issue_ids if i in issues])
+                return await _Ingestion(self, session, [pending.batch for pending in group]).run()
 
     def _highest_priority(self, alerts: list[IncomingAlert]) -> Priority:
         return min((self._config.priority_for(alert.labels) for alert in alerts), key=_PRIORITY_RANK.__getitem__)
 
-    def _raise_priority(self, issue: Issue, alerts: list[IncomingAlert]) -> None:
+    def _raise_priority(self, issue: Any, alerts: list[IncomingAlert]) -> None:
         candidate = self._highest_priority(alerts)
         if _PRIORITY_RANK[candidate] < _PRIORITY_RANK.get(Priority(issue.priority), 1):
             issue.priority = candidate
-
