@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import re
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import AsyncIterator, Awaitable, Callable
+from typing import AsyncIterator, Awaitable, Callable, Mapping
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
@@ -31,6 +32,11 @@ from handlers import actions, commands, home
 from handlers.alerts.service import AlertService
 from handlers.alerts.views import load_issue_view
 from handlers.alerts.webhooks import MAX_BODY_BYTES, AlertWebhooks
+from handlers import escalations
+from handlers.escalations.chains import CHAIN_INTERVAL_SECONDS, EscalationChains
+from handlers.escalations.pagerduty import PAGERDUTY_OPERATION, PagerDutyClient, PagerDutyEvents, resolve_targets
+from handlers.escalations.service import EscalationService
+from handlers.escalations.teams import TeamDirectory
 from handlers.issues.lifecycle import IssueLifecycle
 from handlers.listeners import report_listener_error
 from handlers.issues.service import IssueService
@@ -61,6 +67,8 @@ class Opsbot:
     roles: RoleChecker
     alerts: AlertService
     issues: IssueService
+    escalations: EscalationService
+    escalation_chains: EscalationChains
     issue_log: IssueLog
     issue_queries: IssueQueries
 
@@ -89,8 +97,13 @@ def _web_client(settings: Settings, *, retries: bool) -> AsyncWebClient:
 
 
 def create_app(
-    settings: Settings, config: OpsConfig, *, clock: Callable[[], datetime] = utcnow
+    settings: Settings,
+    config: OpsConfig,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+    environ: Mapping[str, str] | None = None,
 ) -> web.Application:
+    """`environ` (default os.environ) is where secrets named in the config live, e.g. PagerDuty routing keys."""
     require_production_secrets(settings)
     engine = create_engine(settings.database_url)
     sessionmaker = create_sessionmaker(engine)
@@ -117,6 +130,10 @@ def create_app(
         clock=clock,
     )
     worker_holder.append(worker)
+    escalation_service, escalation_chains = _escalations(
+        settings, config, os.environ if environ is None else environ, sessionmaker, writer, worker,
+        issues=issues, roles=roles, lifecycle=lifecycle, scheduler=scheduler, clock=clock,
+    )
 
     signing_secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
     slack_app = AsyncApp(
@@ -128,6 +145,7 @@ def create_app(
     )
     slack_app.error(report_listener_error)
     actions.register(slack_app, issues)
+    escalations.register(slack_app, escalation_service)
     commands.register(slack_app, issue_log, issue_queries, config.issue_log)
     home.register(slack_app, issue_queries, config.issue_log)
 
@@ -147,6 +165,8 @@ def create_app(
         roles=roles,
         alerts=alerts,
         issues=issues,
+        escalations=escalation_service,
+        escalation_chains=escalation_chains,
         issue_log=issue_log,
         issue_queries=issue_queries,
     )
@@ -165,6 +185,39 @@ def create_app(
     app.cleanup_ctx.append(_delivery)
     app.cleanup_ctx.append(_scheduler)
     return app
+
+
+def _escalations(
+    settings: Settings,
+    config: OpsConfig,
+    environ: Mapping[str, str],
+    sessionmaker: async_sessionmaker[AsyncSession],
+    writer: OutboxWriter,
+    worker: DeliveryWorker,
+    *,
+    issues: IssueService,
+    roles: RoleChecker,
+    lifecycle: IssueLifecycle,
+    scheduler: Scheduler,
+    clock: Callable[[], datetime],
+) -> tuple[EscalationService, EscalationChains]:
+    """Teams, PagerDuty (its events ride the outbox), the Escalate modal's service and the chain job."""
+    targets, missing = resolve_targets(config.teams, environ)
+    if missing and not settings.local_mode:
+        team, variable = next(iter(missing.items()))
+        raise SettingsError(f"missing setting {variable}: teams.{team}.pagerduty.routing_key_env names it")
+    teams = TeamDirectory(config.teams, default_channel=config.default_channel)
+    pagerduty = PagerDutyEvents(sessionmaker, writer, PagerDutyClient(), targets, missing, clock=clock)
+    worker.handle(PAGERDUTY_OPERATION, pagerduty.deliver)
+    load_view = partial(load_issue_view, key_labels=config.key_labels)
+    service = EscalationService(
+        sessionmaker, writer, teams, issues=issues, roles=roles, pagerduty=pagerduty, load_view=load_view, clock=clock
+    )
+    chains = EscalationChains(sessionmaker, writer, teams, pagerduty=pagerduty, load_view=load_view, clock=clock)
+    lifecycle.on_acknowledged.append(chains.on_acknowledged)
+    lifecycle.on_resolved.append(chains.on_resolved)
+    scheduler.every(CHAIN_INTERVAL_SECONDS, "escalation-chains", chains.advance)
+    return service, chains
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:

@@ -1,4 +1,7 @@
-"""Buttons on issue messages: Acknowledge, Auto-fix, Escalate, Resolve, Reopen."""
+"""Buttons on issue messages: Acknowledge, Resolve (a modal asking for the resolution and root cause), Reopen.
+
+Escalate is registered by handlers/escalations, Auto-fix by its own feature.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +10,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
 
-from handlers.actions.ids import IssueAction
-from handlers.errors import InvalidInput
+from handlers.actions.blocks import ROOT_CAUSE_CATEGORIES, TEXT_MAX_LENGTH, ResolveForm, build_resolve_modal
+from handlers.actions.ids import IssueAction, ResolveModal
+from handlers.actions.modals import ModalOrigin, selected_value, state_values, tell_submitter, text_value
+from handlers.errors import Conflict, InvalidInput
 from handlers.issues.service import IssueService
-from handlers.listeners import reporting_errors
+from handlers.listeners import describe_error, reporting_errors
+from handlers.roles import Role
 
 
 @dataclass(frozen=True)
@@ -53,25 +60,57 @@ class IssueButtons:
         click = ButtonClick.from_body(body)
         await self._issues.unacknowledge(click.issue_id, click.user_id)
 
-    async def resolve(self, ack: Any, body: dict[str, Any], respond: Any) -> None:
+    async def resolve(self, ack: Any, body: dict[str, Any], client: AsyncWebClient, respond: Any) -> None:
+        """Open the Resolve modal; refuse at the click when the user may not resolve, or it is too late."""
         await ack()
         click = ButtonClick.from_body(body)
-        await self._issues.resolve(click.issue_id, click.user_id)
+        await self._issues.require_role(click.issue_id, click.user_id, Role.RESPONDER, "resolve issues")
+        issue = await self._issues.get(click.issue_id)
+        if not issue.is_open:
+            raise Conflict(f"Issue #{issue.id} is already {issue.status.lower()}.")
+        if not click.trigger_id:
+            raise InvalidInput("Slack sent no form trigger with this click: please click Resolve again.")
+        origin = ModalOrigin(issue.id, click.channel_id, click.message_ts)
+        form = ResolveForm(issue.id, issue.title, issue.category, private_metadata=origin.encode())
+        await client.views_open(trigger_id=click.trigger_id, view=build_resolve_modal(form))
+
+    async def submit_resolution(self, ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
+        """Validate in the modal (errors shown beside the inputs), then resolve after the ack."""
+        view = body.get("view") or {}
+        user_id = body["user"]["id"]
+        values = state_values(view)
+        resolution = text_value(values, ResolveModal.RESOLUTION)
+        category = selected_value(values, ResolveModal.ROOT_CAUSE_CATEGORY)
+        root_cause = text_value(values, ResolveModal.ROOT_CAUSE)
+        errors: dict[str, str] = {}
+        if not resolution:
+            errors[ResolveModal.RESOLUTION] = "Say what fixed it, even in a few words."
+        elif len(resolution) > TEXT_MAX_LENGTH:
+            errors[ResolveModal.RESOLUTION] = f"Keep it under {TEXT_MAX_LENGTH} characters."
+        if category not in {value for value, _ in ROOT_CAUSE_CATEGORIES}:
+            errors[ResolveModal.ROOT_CAUSE_CATEGORY] = "Choose one of the categories."
+        if len(root_cause) > TEXT_MAX_LENGTH:
+            errors[ResolveModal.ROOT_CAUSE] = f"Keep it under {TEXT_MAX_LENGTH} characters."
+        try:
+            origin = ModalOrigin.decode(view.get("private_metadata", ""))
+        except InvalidInput as error:
+            errors.setdefault(ResolveModal.RESOLUTION, str(error))
+        if errors:
+            await ack(response_action="errors", errors=errors)
+            return
+        await ack()
+        try:
+            await self._issues.resolve(
+                origin.issue_id, user_id, resolution=resolution, root_cause=root_cause or None,
+                root_cause_category=category,
+            )
+        except Exception as error:  # noqa: BLE001 - the modal is closed: tell the person another way
+            await tell_submitter(client, origin, user_id, describe_error(error, user_id))
 
     async def reopen(self, ack: Any, body: dict[str, Any], respond: Any) -> None:
         await ack()
         click = ButtonClick.from_body(body)
         await self._issues.reopen(click.issue_id, click.user_id)
-
-    async def not_configured(self, ack: Any, body: dict[str, Any], respond: Any) -> None:
-        await ack()
-        action_id = (body.get("actions") or [{}])[0].get("action_id")
-        what = "Auto-fix" if action_id == IssueAction.AUTOFIX else "Escalation"
-        await respond(
-            text=f"{what} is not configured yet for this workspace: ask an admin to add it to the opsbot config.",
-            response_type="ephemeral",
-            replace_original=False,
-        )
 
 
 def register(slack_app: AsyncApp, issues: IssueService) -> None:
@@ -80,5 +119,4 @@ def register(slack_app: AsyncApp, issues: IssueService) -> None:
     slack_app.action(IssueAction.UNACKNOWLEDGE.value)(reporting_errors(buttons.unacknowledge))
     slack_app.action(IssueAction.RESOLVE.value)(reporting_errors(buttons.resolve))
     slack_app.action(IssueAction.REOPEN.value)(reporting_errors(buttons.reopen))
-    slack_app.action(IssueAction.AUTOFIX.value)(reporting_errors(buttons.not_configured))
-    slack_app.action(IssueAction.ESCALATE.value)(reporting_errors(buttons.not_configured))
+    slack_app.view(ResolveModal.CALLBACK.value)(reporting_errors(buttons.submit_resolution))

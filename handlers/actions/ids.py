@@ -15,3 +15,12 @@ class IssueAction(StrEnum):
 
 
 ISSUE_ACTIONS_BLOCK_ID = "issue.actions"
+
+
+class ResolveModal(StrEnum):
+    """The Resolve modal: its callback id, and its inputs (each block_id equals its action_id)."""
+
+    CALLBACK = "issue.resolve.modal"
+    RESOLUTION = "resolve.resolution"
+    ROOT_CAUSE_CATEGORY = "resolve.root_cause_category"
+    ROOT_CAUSE = "resolve.root_cause"
