@@ -24,6 +24,11 @@ async def slash(bot: RunningBot, text: str, *, user: str = ALICE, reply: str = "
     return status, answer
 
 
+def ack_text(answer: str) -> str:
+    """What the person sees from the ack: Bolt sends bare text, or JSON when there are blocks."""
+    return json.loads(answer)["text"] if answer.startswith("{") else answer
+
+
 async def replies(bot: RunningBot, name: str, count: int = 1) -> list[dict]:
     calls = await bot.standin.wait_for("response_url", count=count, where=lambda c: c.path.endswith("/" + name))
     return [call.args for call in calls]
@@ -192,11 +197,11 @@ async def test_assign_needs_the_responder_role_and_bad_text_gets_usage(database_
         assert [e.kind for e in await events(bot, issue_id)] == ["opened", "denied"]
 
         status, answer = await slash(bot, f"assign {issue_id} @carol", user=BOB)
-        assert status == 200 and "Mention them with @" in json.loads(answer)["text"]
+        assert status == 200 and "Mention them with @" in ack_text(answer)
         status, answer = await slash(bot, "frobnicate")
-        assert "I don't know `/issue frobnicate`" in json.loads(answer)["text"] and "/issue list" in answer
+        assert "I don't know `/issue frobnicate`" in ack_text(answer) and "/issue list" in answer
         status, answer = await slash(bot, "")
-        assert "/issue export" in json.loads(answer)["text"]
+        assert "/issue export" in ack_text(answer)
     finally:
         await stop_bot(bot)
 
