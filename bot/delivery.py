@@ -2,6 +2,9 @@
 
 Retries are data, not sleeps: a 429 or a 5xx reschedules the item (`next_attempt_at`) and releases
 it, so nothing is held in memory and a restart resumes exactly where the last process stopped.
+
+Database work is batched so delivery does not starve webhook ingestion on SQLite: one transaction
+claims items and reads what they need; outcomes of items finishing together are written together.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import logging
 import random
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Awaitable, Callable
 
@@ -19,6 +23,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.batching import GroupRunner
 from bot.config import DeliverySettings
 from bot.metrics import Metrics
 from handlers.alerts.blocks import IssueMessageView, build_issue_message
@@ -39,6 +44,26 @@ Performer = Callable[[OutboxItem], Awaitable[None]]
 
 class PermanentDeliveryError(Exception):
     """Slack refused the call for a reason no retry will change."""
+
+
+@dataclass
+class _Prepared:
+    """A claimed item with what its Slack call needs, read in the claiming transaction."""
+
+    item: OutboxItem
+    view: IssueMessageView | None = None
+    message: tuple[str, str] | None = None  # (channel, ts) of the issue's message, if posted
+
+
+@dataclass
+class _Outcome:
+    item_id: int
+    done: bool = False
+    failed: bool = False
+    retry_at: datetime | None = None
+    error: str | None = None
+    count_attempt: bool = True
+    posted: tuple[int, str, str] | None = None  # (issue id, channel, ts) of a newly posted message
 
 
 class _ChannelPacer:
@@ -81,14 +106,15 @@ class DeliveryWorker:
         self._pacer = _ChannelPacer(settings.channel_messages_per_second)
         self._wakeup = asyncio.Event()
         self._last_stats = 0.0
-        self.worker_id = f"{uuid.uuid4().hex[:12]}"
+        self._outcomes: GroupRunner[_Outcome, None] = GroupRunner(self._record_outcomes)
         self._performers: dict[str, Performer] = {}
+        self.worker_id = f"{uuid.uuid4().hex[:12]}"
 
     def handle(self, operation: str, perform: Performer) -> None:
         """Deliver a feature's own outbox operation (e.g. PagerDuty events) with the same ordering and retries.
 
-        `perform` returns when the item is done (its outcome recorded); raising aiohttp.ClientError
-        reschedules it with backoff, like a network failure.
+        `perform` returns when the item is done; raising aiohttp.ClientError reschedules it with
+        backoff, like a network failure; PermanentDeliveryError marks it failed.
         """
         self._performers[operation] = perform
 
@@ -109,8 +135,8 @@ class DeliveryWorker:
             try:
                 free = self._max_in_flight - len(in_flight)
                 if free > 0:
-                    for item in await self._claim(free):
-                        task = asyncio.create_task(self._deliver(item))
+                    for prepared in await self._claim(free):
+                        task = asyncio.create_task(self._deliver(prepared))
                         in_flight.add(task)
                         task.add_done_callback(in_flight.discard)
                         claimed += 1
@@ -120,7 +146,7 @@ class DeliveryWorker:
             if claimed and len(in_flight) < self._max_in_flight:
                 continue
             self._wakeup.clear()
-            waiters: set[asyncio.Future[object]] = {asyncio.ensure_future(self._wakeup.wait())}
+            waiters: set[asyncio.Future[Any]] = {asyncio.ensure_future(self._wakeup.wait())}
             if len(in_flight) >= self._max_in_flight:
                 waiters |= set(in_flight)  # a finished item frees a slot
             await asyncio.wait(waiters, timeout=self._settings.poll_interval_seconds, return_when=asyncio.FIRST_COMPLETED)
@@ -130,109 +156,101 @@ class DeliveryWorker:
         if in_flight:
             await asyncio.wait(in_flight, timeout=10)
 
-    async def _claim(self, limit: int) -> list[OutboxItem]:
+    async def _claim(self, limit: int) -> list[_Prepared]:
         async with self._sessionmaker.begin() as session:
-            return await OutboxRepository(session).claim(self.worker_id, now=self._clock(), lease=self.lease, limit=limit)
+            items = await OutboxRepository(session).claim(self.worker_id, now=self._clock(), lease=self.lease, limit=limit)
+            issue_ids = [item.issue_id for item in items if item.issue_id is not None]
+            messages = await SlackMessageRepository(session).get_for_issues(issue_ids)
+            prepared = []
+            for item in items:
+                view = None
+                if item.operation == SlackOperation.RENDER_ISSUE and item.issue_id is not None:
+                    view = await self._load_view(session, item.issue_id)
+                message = messages.get(item.issue_id) if item.issue_id is not None else None
+                prepared.append(_Prepared(item, view, (message.channel, message.ts) if message else None))
+            return prepared
 
-    async def _deliver(self, item: OutboxItem) -> None:
+    async def _deliver(self, prepared: _Prepared) -> None:
+        item = prepared.item
         try:
-            await self._perform(item)
+            outcome = await self._perform(prepared)
         except SlackApiError as error:
-            await self._handle_slack_error(item, error)
+            outcome = self._after_slack_error(item, error)
         except PermanentDeliveryError as error:
-            await self._fail(item, str(error))
+            outcome = self._failed(item, str(error))
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as error:
-            await self._retry_later(item, f"network: {error!r}")
+            outcome = self._retry_later(item, f"network: {error!r}")
         except Exception as error:  # noqa: BLE001 - a bug must not drop the item
             log.exception("delivering outbox item %s (%s) failed", item.id, item.operation)
-            await self._retry_later(item, f"unexpected: {error!r}")
-        else:
+            outcome = self._retry_later(item, f"unexpected: {error!r}")
+        try:
+            await self._outcomes.submit(outcome)
+        except Exception:  # noqa: BLE001 - the lease expires and the item is retried
+            log.exception("could not record the outcome of outbox item %s", item.id)
+            return
+        if outcome.done:
             self._metrics.delivery_latency.observe(max(0.0, (self._clock() - item.created_at).total_seconds()))
 
-    async def _perform(self, item: OutboxItem) -> None:
+    async def _perform(self, prepared: _Prepared) -> _Outcome:
+        item = prepared.item
         performer = self._performers.get(item.operation)
         if performer is not None:
             await performer(item)
-            await self._finish(item)
-            return
+            return _Outcome(item.id, done=True)
         operation = SlackOperation(item.operation)
         if operation is SlackOperation.RENDER_ISSUE:
-            await self._render_issue(item)
-        elif operation is SlackOperation.THREAD_REPLY:
-            await self._thread_reply(item)
+            return await self._render_issue(prepared)
+        if operation is SlackOperation.THREAD_REPLY:
+            if prepared.message is None:
+                raise PermanentDeliveryError("the issue's message was never posted, so it has no thread")
+            channel, ts = prepared.message
+            await self._post(channel, item.payload, thread_ts=ts)
         elif operation is SlackOperation.POST_MESSAGE:
-            await self._post(item, item.payload["channel"])
+            await self._post(item.payload["channel"], item.payload, thread_ts=item.payload.get("thread_ts"))
         elif operation is SlackOperation.DIRECT_MESSAGE:
             opened = await self._call("conversations.open", self._client.conversations_open, users=item.payload["user"])
-            await self._post(item, opened["channel"]["id"])
+            await self._post(opened["channel"]["id"], item.payload)
+        return _Outcome(item.id, done=True)
 
-    async def _render_issue(self, item: OutboxItem) -> None:
-        assert item.issue_id is not None
-        async with self._sessionmaker() as session:
-            view = await self._load_view(session, item.issue_id)
-            message = await SlackMessageRepository(session).get_for_issue(item.issue_id)
-        if view is None:
-            await self._finish(item)  # the issue is gone; nothing to show
-            return
+    async def _render_issue(self, prepared: _Prepared) -> _Outcome:
+        item, view = prepared.item, prepared.view
+        if view is None or item.issue_id is None:
+            return _Outcome(item.id, done=True)  # the issue is gone; nothing to show
         text, blocks = build_issue_message(view)
-        if message is not None:
+        if prepared.message is not None:
+            channel, ts = prepared.message
             try:
-                await self._call(
-                    "chat.update", self._client.chat_update, channel=message.channel, ts=message.ts, text=text, blocks=blocks
-                )
-                await self._finish(item)
-                return
+                await self._call("chat.update", self._client.chat_update, channel=channel, ts=ts, text=text, blocks=blocks)
+                return _Outcome(item.id, done=True)
             except SlackApiError as error:
                 if error.response.get("error") != "message_not_found":
                     raise
                 log.warning("message for issue %s was deleted in Slack; posting it again", item.issue_id)
-        channel = view.issue.channel
-        if not channel:
+        if not view.issue.channel:
             raise PermanentDeliveryError(f"issue {item.issue_id} has no channel")
-        await self._pacer.wait(channel)
+        await self._pacer.wait(view.issue.channel)
         response = await self._call(
             "chat.postMessage",
             self._client.chat_postMessage,
-            channel=channel,
+            channel=view.issue.channel,
             text=text,
             blocks=blocks,
             unfurl_links=False,
             unfurl_media=False,
         )
-        async with self._sessionmaker.begin() as session:
-            await SlackMessageRepository(session).save(item.issue_id, response["channel"], response["ts"])
-            await OutboxRepository(session).mark_done(item.id)
+        return _Outcome(item.id, done=True, posted=(item.issue_id, response["channel"], response["ts"]))
 
-    async def _thread_reply(self, item: OutboxItem) -> None:
-        assert item.issue_id is not None
-        async with self._sessionmaker() as session:
-            message = await SlackMessageRepository(session).get_for_issue(item.issue_id)
-        if message is None:
-            raise PermanentDeliveryError("the issue's message was never posted, so it has no thread")
-        await self._pacer.wait(message.channel)
-        await self._call(
-            "chat.postMessage",
-            self._client.chat_postMessage,
-            channel=message.channel,
-            thread_ts=message.ts,
-            text=item.payload["text"],
-            blocks=item.payload.get("blocks"),
-            unfurl_links=False,
-        )
-        await self._finish(item)
-
-    async def _post(self, item: OutboxItem, channel: str) -> None:
+    async def _post(self, channel: str, payload: dict[str, Any], *, thread_ts: str | None = None) -> None:
         await self._pacer.wait(channel)
         await self._call(
             "chat.postMessage",
             self._client.chat_postMessage,
             channel=channel,
-            text=item.payload["text"],
-            blocks=item.payload.get("blocks"),
-            thread_ts=item.payload.get("thread_ts"),
+            text=payload["text"],
+            blocks=payload.get("blocks"),
+            thread_ts=thread_ts,
             unfurl_links=False,
         )
-        await self._finish(item)
 
     async def _call(self, method: str, function: Callable[..., Awaitable[Any]], **kwargs: Any) -> Any:
         try:
@@ -248,40 +266,48 @@ class DeliveryWorker:
         self._metrics.slack_calls.labels(method, "ok").inc()
         return response
 
-    async def _handle_slack_error(self, item: OutboxItem, error: SlackApiError) -> None:
+    def _after_slack_error(self, item: OutboxItem, error: SlackApiError) -> _Outcome:
         status = error.response.status_code
-        code = (error.response.data or {}).get("error", "") if isinstance(error.response.data, dict) else ""
+        data = error.response.data
+        code = data.get("error", "") if isinstance(data, dict) else ""
         if status == 429:
-            retry_after = float(error.response.headers.get("Retry-After", error.response.headers.get("retry-after", 1)))
+            headers = error.response.headers
+            retry_after = float(headers.get("Retry-After", headers.get("retry-after", 1)))
             channel = item.payload.get("channel") or ""
             if channel:
                 self._pacer.push_back(channel, retry_after)
-            await self._reschedule(item, delay=retry_after, error="ratelimited", count_attempt=False)
-        elif status >= 500 or code in RETRYABLE_ERRORS:
-            await self._retry_later(item, f"slack {status}: {code or 'server error'}")
-        else:
-            await self._fail(item, f"slack refused: {code or status}")
+            return _Outcome(item.id, retry_at=self._clock() + timedelta(seconds=retry_after), error="ratelimited",
+                            count_attempt=False)
+        if status >= 500 or code in RETRYABLE_ERRORS:
+            return self._retry_later(item, f"slack {status}: {code or 'server error'}")
+        return self._failed(item, f"slack refused: {code or status}")
 
-    async def _retry_later(self, item: OutboxItem, error: str) -> None:
+    def _retry_later(self, item: OutboxItem, error: str) -> _Outcome:
         if self._settings.max_attempts and item.attempts + 1 >= self._settings.max_attempts:
-            await self._fail(item, f"gave up after {item.attempts + 1} attempts: {error}")
-            return
+            return self._failed(item, f"gave up after {item.attempts + 1} attempts: {error}")
         backoff = min(MAX_BACKOFF_SECONDS, 2.0**item.attempts) * random.uniform(0.5, 1.0)
-        await self._reschedule(item, delay=backoff, error=error, count_attempt=True)
+        return _Outcome(item.id, retry_at=self._clock() + timedelta(seconds=backoff), error=error)
 
-    async def _reschedule(self, item: OutboxItem, *, delay: float, error: str, count_attempt: bool) -> None:
-        at = self._clock() + timedelta(seconds=delay)
-        async with self._sessionmaker.begin() as session:
-            await OutboxRepository(session).reschedule(item.id, at=at, error=error, count_attempt=count_attempt)
-
-    async def _fail(self, item: OutboxItem, error: str) -> None:
+    def _failed(self, item: OutboxItem, error: str) -> _Outcome:
         log.error("outbox item %s (%s, %s) failed for good: %s", item.id, item.operation, item.ordering_key, error)
-        async with self._sessionmaker.begin() as session:
-            await OutboxRepository(session).mark_failed(item.id, error=error)
+        return _Outcome(item.id, failed=True, error=error)
 
-    async def _finish(self, item: OutboxItem) -> None:
+    async def _record_outcomes(self, outcomes: list[_Outcome]) -> list[None]:
         async with self._sessionmaker.begin() as session:
-            await OutboxRepository(session).mark_done(item.id)
+            outbox = OutboxRepository(session)
+            messages = SlackMessageRepository(session)
+            for outcome in outcomes:
+                if outcome.posted is not None:
+                    await messages.save(*outcome.posted)
+            await outbox.mark_done_many([outcome.item_id for outcome in outcomes if outcome.done])
+            for outcome in outcomes:
+                if outcome.failed:
+                    await outbox.mark_failed(outcome.item_id, error=outcome.error or "failed")
+                elif outcome.retry_at is not None:
+                    await outbox.reschedule(
+                        outcome.item_id, at=outcome.retry_at, error=outcome.error or "", count_attempt=outcome.count_attempt
+                    )
+        return [None] * len(outcomes)
 
     async def _refresh_stats(self) -> None:
         if time.monotonic() - self._last_stats < STATS_INTERVAL_SECONDS:

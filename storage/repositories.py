@@ -163,6 +163,12 @@ class SlackMessageRepository:
         query = select(SlackMessage).where(SlackMessage.issue_id == issue_id)
         return (await self.session.execute(query)).scalar_one_or_none()
 
+    async def get_for_issues(self, issue_ids: Sequence[int]) -> dict[int, SlackMessage]:
+        if not issue_ids:
+            return {}
+        query = select(SlackMessage).where(SlackMessage.issue_id.in_(list(issue_ids)))
+        return {message.issue_id: message for message in (await self.session.execute(query)).scalars()}
+
     async def get_by_ts(self, channel: str, ts: str) -> SlackMessage | None:
         query = select(SlackMessage).where(SlackMessage.channel == channel, SlackMessage.ts == ts)
         return (await self.session.execute(query)).scalar_one_or_none()
@@ -258,6 +264,15 @@ class OutboxRepository:
         )
         claimed = list((await self.session.execute(statement)).scalars())
         return sorted(claimed, key=lambda item: item.id)
+
+    async def mark_done_many(self, item_ids: Sequence[int]) -> None:
+        if item_ids:
+            await self.session.execute(
+                update(OutboxItem)
+                .where(OutboxItem.id.in_(list(item_ids)))
+                .values(status=OutboxStatus.DONE, done_at=utcnow(), locked_until=None, locked_by=None, last_error=None)
+                .execution_options(synchronize_session=False)
+            )
 
     async def mark_done(self, item_id: int) -> None:
         await self.session.execute(

@@ -40,7 +40,7 @@ async def test_firing_alerts_open_issues_and_post_messages_with_buttons(bot: Run
     assert "High 5xx error rate on checkout-" in text
     assert "<!date^" in text
     action_ids = [e["action_id"] for b in posts[0].args["blocks"] if b["type"] == "actions" for e in b["elements"]]
-    assert action_ids == ["issue.ack", "issue.autofix", "issue.escalate", "issue.resolve"]
+    assert action_ids == ["issue.ack", "issue.escalate", "issue.resolve"]  # no runbook configured: no Auto-fix
 
     issues = await _issues(bot)
     assert [issue.priority for issue in issues] == ["High", "High"]

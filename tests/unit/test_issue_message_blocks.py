@@ -40,7 +40,8 @@ def _actions(blocks: list[dict]) -> list[str]:
 
 
 def test_open_alert_message_has_everything_a_responder_needs() -> None:
-    text, blocks = build_issue_message(IssueMessageView(issue=_issue(), alerts=[_alert()], alert_count=1, firing_count=1))
+    view = IssueMessageView(issue=_issue(), alerts=[_alert()], alert_count=1, firing_count=1, autofix_available=True)
+    text, blocks = build_issue_message(view)
     rendered = json.dumps(blocks, ensure_ascii=False)
     assert text == "[High] High 5xx error rate on checkout-1 (#42, Open)"
     assert "🔴 *High 5xx error rate on checkout-1*" in rendered
