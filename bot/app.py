@@ -43,6 +43,8 @@ from handlers.issues.service import IssueService
 from handlers.issues.log import IssueLog
 from handlers.issues.queries import IssueQueries
 from handlers.roles import RoleChecker
+from handlers import surveys
+from handlers.surveys.service import SurveyService
 from handlers.outbox import OutboxWriter
 from storage.database import create_engine, create_sessionmaker, ping
 from storage.migrations import upgrade_to_head
@@ -67,6 +69,7 @@ class Opsbot:
     roles: RoleChecker
     alerts: AlertService
     issues: IssueService
+    surveys: SurveyService
     escalations: EscalationService
     escalation_chains: EscalationChains
     issue_log: IssueLog
@@ -130,6 +133,9 @@ def create_app(
         clock=clock,
     )
     worker_holder.append(worker)
+    survey_service = SurveyService(
+        sessionmaker, config.surveys, writer, managers_channel=config.managers_channel, clock=clock
+    )
     escalation_service, escalation_chains = _escalations(
         settings, config, os.environ if environ is None else environ, sessionmaker, writer, worker,
         issues=issues, roles=roles, lifecycle=lifecycle, scheduler=scheduler, clock=clock,
@@ -145,6 +151,7 @@ def create_app(
     )
     slack_app.error(report_listener_error)
     actions.register(slack_app, issues)
+    surveys.register(slack_app, survey_service, lifecycle, scheduler)
     escalations.register(slack_app, escalation_service)
     commands.register(slack_app, issue_log, issue_queries, config.issue_log)
     home.register(slack_app, issue_queries, config.issue_log)
@@ -165,6 +172,7 @@ def create_app(
         roles=roles,
         alerts=alerts,
         issues=issues,
+        surveys=survey_service,
         escalations=escalation_service,
         escalation_chains=escalation_chains,
         issue_log=issue_log,
