@@ -167,6 +167,14 @@ def _storm_list(view: IssueMessageView) -> str:
     return "\n".join(lines)
 
 
+def _root_cause_line(issue: Issue) -> str:
+    """The category says where it broke (it feeds the reports); the text says how, when known."""
+    category = f"({escape(issue.root_cause_category)}) " if issue.root_cause_category else ""
+    if not issue.root_cause and not category:
+        return ""
+    return f"\n*Root cause:* {category}{escape(issue.root_cause or 'not known yet')}"
+
+
 def build_issue_buttons(view: IssueMessageView) -> dict[str, Any] | None:
     issue = view.issue
     value = str(issue.id)
@@ -200,7 +208,7 @@ def build_issue_message(view: IssueMessageView) -> tuple[str, list[dict[str, Any
     if links:
         blocks.append(mrkdwn_section(links))
     if issue.resolution and issue.status in (IssueStatus.RESOLVED, IssueStatus.CLOSED):
-        cause = f"\n*Root cause:* {escape(issue.root_cause)}" if issue.root_cause else ""
+        cause = _root_cause_line(issue)
         blocks.append(mrkdwn_section(f"*Resolution:* {escape(issue.resolution)}{cause}"))
     for line in view.extra_context:
         blocks.append(context(line))
