@@ -1,0 +1,302 @@
+"""Runbooks as the config file declares them (`runbooks:` in OPSBOT_CONFIG), and which one fits an alert.
+
+Everything that can be checked before an incident is checked at load: regexes compile, templates
+parse and name only declared parameters, parameters never reach a URL's scheme or host nor a
+command's program. A bad runbook stops the bot at start-up, not at 3 a.m.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from jinja2 import StrictUndefined, Template, TemplateError, meta
+from jinja2.sandbox import SandboxedEnvironment
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, JsonValue, field_validator, model_validator
+
+RUNBOOK_ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"  # also the KB front matter's `runbook: RB-DB-01`
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+_HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]{1,128}")
+_SHORT_DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d)\s*")
+_UNIT_SECONDS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
+
+RootCauseCategory = Literal["database", "application", "infrastructure", "third-party", "security", "other"]
+
+# One sandbox for every template a runbook holds: no attribute access to Python internals, and an
+# unknown name is an error instead of an empty string.
+SANDBOX = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+
+
+@functools.lru_cache(maxsize=2048)
+def template(source: str) -> Template:
+    return SANDBOX.from_string(source)
+
+
+def template_names(source: str) -> set[str]:
+    """The variables a template uses (raises TemplateSyntaxError for a broken one)."""
+    return set(meta.find_undeclared_variables(SANDBOX.parse(source)))
+
+
+def compile_regex(pattern: str, what: str) -> str:
+    try:
+        re.compile(pattern)
+    except re.error as error:
+        raise ValueError(f"bad regex for {what}: {error}") from None
+    return pattern
+
+
+def _duration(value: Any) -> Any:
+    """Durations as seconds (600), shorthand ("10m", "90s", "1h") or anything pydantic reads ("PT10M")."""
+    if isinstance(value, str):
+        short = _SHORT_DURATION.fullmatch(value)
+        if short:
+            return timedelta(seconds=float(short.group(1)) * _UNIT_SECONDS[short.group(2)])
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RunbookParam(_Strict):
+    """A named value taken from an alert label; `pattern` must match the whole value or the run is refused."""
+
+    label: str = Field(min_length=1, max_length=255)
+    pattern: str = Field(min_length=1, max_length=1000)
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        return compile_regex(value, "a parameter pattern")
+
+
+class EnvValue(_Strict):
+    """A header value read from an environment variable at run time, e.g. a bearer token."""
+
+    env: str
+    prefix: str = ""
+
+    @field_validator("env")
+    @classmethod
+    def _is_a_name(cls, value: str) -> str:
+        if not _NAME.fullmatch(value):
+            raise ValueError(f"{value!r} is not an environment variable name")
+        return value
+
+
+class _Step(_Strict):
+    name: str = Field(default="", max_length=200)
+
+    def templates(self) -> list[tuple[str, str]]:
+        """(where, template source) for every place parameters may appear."""
+        return []
+
+
+class HttpStep(_Step):
+    kind: Literal["http"]
+    url: str = Field(max_length=2000)
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "POST"
+    headers: dict[str, str | EnvValue] = Field(default_factory=dict)
+    body: JsonValue = None
+    timeout: float = Field(default=30.0, gt=0, le=900)
+    expected_status: list[Annotated[int, Field(ge=100, le=599)]] = Field(
+        default_factory=lambda: [200, 201, 202, 204], min_length=1
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _fixed_origin(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("url must be an absolute http(s) URL")
+        if "{" in parts.scheme + parts.netloc:
+            raise ValueError("parameters may appear only in the URL's path and query, never in its host")
+        if parts.fragment:
+            raise ValueError("url must not have a #fragment")
+        return value
+
+    @field_validator("headers")
+    @classmethod
+    def _header_names(cls, value: dict[str, str | EnvValue]) -> dict[str, str | EnvValue]:
+        for name, header in value.items():
+            if not _HEADER_NAME.fullmatch(name):
+                raise ValueError(f"{name!r} is not a valid header name")
+            if isinstance(header, str) and ("{" in header or "\n" in header or "\r" in header):
+                raise ValueError(f"header {name}: values are literal text or {{env: NAME}}, never templates")
+        return value
+
+    def templates(self) -> list[tuple[str, str]]:
+        found = [("url", self.url)]
+        _string_leaves(self.body, "body", found)
+        return found
+
+
+class CommandStep(_Step):
+    kind: Literal["command"]
+    argv: list[str] = Field(min_length=1, max_length=100)
+    timeout: float = Field(default=60.0, gt=0, le=3600)
+    cwd: str | None = None
+    env: list[str] = Field(default_factory=list)  # names passed through from the bot's environment
+
+    @field_validator("argv")
+    @classmethod
+    def _program_is_fixed(cls, value: list[str]) -> list[str]:
+        if "{" in value[0] or not value[0].strip():
+            raise ValueError("argv[0] (the program) must be fixed text: parameters go in later arguments")
+        return value
+
+    @field_validator("env")
+    @classmethod
+    def _names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not _NAME.fullmatch(name):
+                raise ValueError(f"{name!r} is not an environment variable name")
+        return value
+
+    def templates(self) -> list[tuple[str, str]]:
+        return [(f"argv[{index}]", arg) for index, arg in enumerate(self.argv)]
+
+
+class ManualStep(_Step):
+    """Shown to the responder in the thread as written; it is not templated."""
+
+    kind: Literal["manual"]
+    text: str = Field(min_length=1, max_length=2000)
+
+
+Step = Annotated[HttpStep | CommandStep | ManualStep, Field(discriminator="kind")]
+
+
+def _string_leaves(value: Any, where: str, found: list[tuple[str, str]]) -> None:
+    if isinstance(value, str):
+        found.append((where, value))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _string_leaves(item, f"{where}[{index}]", found)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _string_leaves(item, f"{where}.{key}", found)
+
+
+class Runbook(_Strict):
+    """One automatic fix. Matching uses the same Alertmanager semantics as bot.config.LabelMatcher
+    (which this module cannot import: bot.config imports this module)."""
+
+    id: str = Field(pattern=f"^{RUNBOOK_ID_PATTERN}$")
+    title: str = Field(min_length=1, max_length=150)
+    description: str = Field(default="", max_length=2000)
+    match: dict[str, str] = Field(default_factory=dict)
+    match_re: dict[str, str] = Field(default_factory=dict)
+    params: dict[str, RunbookParam] = Field(default_factory=dict)
+    steps: list[Step] = Field(min_length=1, max_length=20)
+    confirm: bool = False
+    auto: bool = False
+    verify_window: Duration = timedelta(minutes=10)
+    cooldown: Duration = timedelta(minutes=5)
+    max_attempts: int = Field(default=3, ge=1, le=100)
+    root_cause: str = Field(default="", max_length=2000)
+    category: RootCauseCategory | None = None  # becomes the issue's root_cause_category when verified
+
+    @field_validator("match_re")
+    @classmethod
+    def _regexes(cls, value: dict[str, str]) -> dict[str, str]:
+        for label, pattern in value.items():
+            compile_regex(pattern, f"label {label!r}")
+        return value
+
+    @field_validator("params")
+    @classmethod
+    def _param_names(cls, value: dict[str, RunbookParam]) -> dict[str, RunbookParam]:
+        for name in value:
+            if not _NAME.fullmatch(name):
+                raise ValueError(f"parameter name {name!r} must be an identifier (letters, digits, _)")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Runbook":
+        if not self.match and not self.match_re:
+            raise ValueError(f"runbook {self.id}: give `match` or `match_re`: a runbook never applies to every alert")
+        if self.auto and self.confirm:
+            raise ValueError(f"runbook {self.id}: `auto` runs without anyone to confirm; drop `confirm` or `auto`")
+        sample = {name: "x" for name in self.params}
+        for number, step in enumerate(self.steps, start=1):
+            for where, source in step.templates():
+                try:
+                    unknown = template_names(source) - set(self.params)
+                    if not unknown:
+                        template(source).render(**sample)  # the sandbox refuses attribute tricks here, not at 3 a.m.
+                except TemplateError as error:
+                    raise ValueError(f"runbook {self.id}: step {number} {where}: bad template: {error}") from None
+                if unknown:
+                    raise ValueError(
+                        f"runbook {self.id}: step {number} {where} uses undeclared parameter(s) {sorted(unknown)}"
+                    )
+        return self
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        if any(labels.get(label) != expected for label, expected in self.match.items()):
+            return False
+        return all(re.fullmatch(pattern, labels.get(label, "")) for label, pattern in self.match_re.items())
+
+    @property
+    def max_runtime(self) -> timedelta:
+        """How long a run may take before it counts as interrupted (steps' timeouts plus slack)."""
+        seconds = sum(getattr(step, "timeout", 0.0) for step in self.steps)
+        return timedelta(seconds=seconds + 60)
+
+
+def check_unique_ids(runbooks: Sequence[Runbook]) -> Sequence[Runbook]:
+    seen: set[str] = set()
+    for runbook in runbooks:
+        if runbook.id in seen:
+            raise ValueError(f"runbook id {runbook.id!r} is used twice")
+        seen.add(runbook.id)
+    return runbooks
+
+
+Runbooks = Annotated[list[Runbook], AfterValidator(check_unique_ids)]  # the config's `runbooks:` section
+
+
+@dataclass(frozen=True)
+class RunbookMatch:
+    runbook: Runbook
+    labels: Mapping[str, str]  # the labels of the alert that matched: parameters come from these
+
+
+class RunbookCatalog:
+    """The configured runbooks in config order: the first that matches an issue's alerts applies."""
+
+    def __init__(self, runbooks: Sequence[Runbook]) -> None:
+        check_unique_ids(runbooks)
+        self._runbooks = tuple(runbooks)
+        self._by_id = {runbook.id: runbook for runbook in runbooks}
+
+    def __len__(self) -> int:
+        return len(self._runbooks)
+
+    @property
+    def has_auto(self) -> bool:
+        return any(runbook.auto for runbook in self._runbooks)
+
+    def get(self, runbook_id: str) -> Runbook | None:
+        return self._by_id.get(runbook_id)
+
+    def match(self, alerts_labels: Sequence[Mapping[str, str]], *, auto_only: bool = False) -> RunbookMatch | None:
+        for runbook in self._runbooks:
+            if auto_only and not runbook.auto:
+                continue
+            for labels in alerts_labels:
+                if runbook.matches(labels):
+                    return RunbookMatch(runbook, labels)
+        return None
+
+    def has_match(self, alerts_labels: Sequence[Mapping[str, str]]) -> bool:
+        return self.match(alerts_labels) is not None
