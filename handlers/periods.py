@@ -8,6 +8,9 @@ Shared by the issue log export (handlers/commands) and the summaries/reports (ha
     rows = ... where reported_at >= period.start and reported_at < period.end
     before = previous_period(period)   # for trends: the same length just before
 
+The team's time zone is configured once, as `issue_log.timezone` in the YAML (`config.issue_log.zone`
+gives the ZoneInfo); use it so a report and an export of "week" cover the same days.
+
 Periods are calendar periods in the team's time zone, half-open `[start, end)`, with `start`/`end`
 returned as timezone-aware UTC so they compare directly with stored timestamps. Accepted words
 (case-insensitive): today, yesterday, week / this week, last week, month / this month, last month,

@@ -6,6 +6,7 @@ import json
 from datetime import datetime, timedelta, timezone
 
 from bot.config import Category, Priority
+from handlers.alerts.blocks import IssueMessageView, build_issue_message
 from handlers.commands.blocks import build_help, build_issue_detail, build_issue_list, build_new_issue_modal
 from handlers.home.blocks import build_home_view
 from handlers.issues.notices import build_comment_line, build_reporter_confirmation, channel_reference
@@ -120,3 +121,13 @@ def test_notices_keep_mentions_but_never_broadcast() -> None:
     assert text == "Issue #3 is logged: Disk <full>"
     assert "Disk &lt;full&gt;" in json.dumps(blocks) and "<#C0HELP>" in json.dumps(blocks)
     assert channel_reference("#help-desk") == "#help-desk"
+
+
+def test_the_issue_message_of_a_staff_report_names_the_reporter_and_has_no_auto_fix() -> None:
+    issue = _issue(link_url="https://shots.example.com/9.png")
+    text, blocks = build_issue_message(IssueMessageView(issue=issue))
+    rendered = json.dumps(blocks, ensure_ascii=False)
+    assert "*Reported by*\\n<@U0ALICE>" in rendered
+    assert "📎 <https://shots.example.com/9.png|Screenshot / link>" in rendered
+    actions = [e["action_id"] for b in blocks if b["type"] == "actions" for e in b["elements"]]
+    assert actions == ["issue.ack", "issue.escalate", "issue.resolve"]
