@@ -28,10 +28,12 @@ from bot.metrics import Metrics
 from bot.scheduler import Scheduler
 from bot.settings import Settings, SettingsError
 from bot.slack_directory import UserGroupDirectory
-from handlers import actions, commands, home
+from handlers import actions, autofix, commands, home
 from handlers.alerts.service import AlertService
 from handlers.alerts.views import load_issue_view
 from handlers.alerts.webhooks import MAX_BODY_BYTES, AlertWebhooks
+from handlers.autofix.runbooks import RunbookCatalog
+from handlers.autofix.service import AutofixService
 from handlers import escalations
 from handlers.escalations.chains import CHAIN_INTERVAL_SECONDS, EscalationChains
 from handlers.escalations.pagerduty import PAGERDUTY_OPERATION, PagerDutyClient, PagerDutyEvents, resolve_targets
@@ -51,6 +53,8 @@ from storage.migrations import upgrade_to_head
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
+
+AUTOFIX_CHECK_SECONDS = 15.0  # how often verify deadlines (and interrupted runs) are looked at
 
 
 @dataclass
@@ -74,6 +78,7 @@ class Opsbot:
     escalation_chains: EscalationChains
     issue_log: IssueLog
     issue_queries: IssueQueries
+    autofix: AutofixService
 
 
 OPSBOT = web.AppKey("opsbot", Opsbot)
@@ -124,11 +129,12 @@ def create_app(
         sessionmaker, writer, helpdesk_channel=config.helpdesk_channel, roles=roles, lifecycle=lifecycle, clock=clock
     )
     issue_queries = IssueQueries(sessionmaker, clock=clock)
+    runbooks = RunbookCatalog(config.runbooks)
     worker = DeliveryWorker(
         sessionmaker,
         _web_client(settings, retries=False),
         config.delivery,
-        partial(load_issue_view, key_labels=config.key_labels),
+        partial(load_issue_view, key_labels=config.key_labels, has_runbook=runbooks.has_match),
         metrics,
         clock=clock,
     )
@@ -140,6 +146,14 @@ def create_app(
         settings, config, os.environ if environ is None else environ, sessionmaker, writer, worker,
         issues=issues, roles=roles, lifecycle=lifecycle, scheduler=scheduler, clock=clock,
     )
+    autofix_service = AutofixService(
+        sessionmaker, writer, runbooks, roles=roles, escalator=escalation_service,
+        environ=dict(os.environ if environ is None else environ), clock=clock,
+    )
+    lifecycle.on_resolved.append(autofix_service.on_resolved)
+    if runbooks.has_auto:  # with no listener the alert pipeline skips the opened hook entirely
+        lifecycle.on_opened.append(autofix_service.on_opened)
+    scheduler.every(AUTOFIX_CHECK_SECONDS, "autofix-verification", autofix_service.check_deadlines)
 
     signing_secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
     slack_app = AsyncApp(
@@ -151,6 +165,7 @@ def create_app(
     )
     slack_app.error(report_listener_error)
     actions.register(slack_app, issues)
+    autofix.register(slack_app, autofix_service)
     surveys.register(slack_app, survey_service, lifecycle, scheduler)
     escalations.register(slack_app, escalation_service)
     commands.register(slack_app, issue_log, issue_queries, config.issue_log)
@@ -177,6 +192,7 @@ def create_app(
         escalation_chains=escalation_chains,
         issue_log=issue_log,
         issue_queries=issue_queries,
+        autofix=autofix_service,
     )
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     app[OPSBOT] = opsbot
@@ -192,6 +208,7 @@ def create_app(
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_delivery)
     app.cleanup_ctx.append(_scheduler)
+    app.cleanup_ctx.append(_autofix)
     return app
 
 
@@ -255,6 +272,11 @@ async def _scheduler(app: web.Application) -> AsyncIterator[None]:
     scheduler.start()
     yield
     await scheduler.stop()
+
+
+async def _autofix(app: web.Application) -> AsyncIterator[None]:
+    yield
+    await app[OPSBOT].autofix.close()  # runs in flight are cancelled and their processes killed
 
 
 async def _acknowledge_unhandled_event(ack: Callable[[], Awaitable[None]]) -> None:

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
+from handlers.autofix.runbooks import Runbooks
 from handlers.escalations.teams import Teams
 from handlers.roles import RoleSettings
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -211,7 +212,7 @@ class OpsConfig(_Strict):
     )
     # Sections that later features own; validated by them, kept as data here.
     teams: Teams = Field(default_factory=dict)  # who takes escalations (handlers/escalations/teams.py)
-    runbooks: list[dict[str, Any]] = Field(default_factory=list)
+    runbooks: Runbooks = Field(default_factory=list)  # automatic fixes (handlers/autofix/runbooks.py)
     roles: RoleSettings = Field(default_factory=RoleSettings)
     issue_log: IssueLogSettings = Field(default_factory=IssueLogSettings)
     surveys: SurveySettings = Field(default_factory=SurveySettings)

@@ -185,7 +185,7 @@ def build_issue_buttons(view: IssueMessageView) -> dict[str, Any] | None:
         elements.append(button("Unacknowledge", IssueAction.UNACKNOWLEDGE, value))
     else:
         elements.append(button("Acknowledge", IssueAction.ACKNOWLEDGE, value, style="primary"))
-    if view.autofix_available or view.alerts:
+    if view.autofix_available:  # only when a configured runbook matches the issue's alerts
         elements.append(button("Auto-fix", IssueAction.AUTOFIX, value))
     elements.append(button("Escalate", IssueAction.ESCALATE, value))
     elements.append(button("Resolve", IssueAction.RESOLVE, value, style="danger"))
@@ -212,6 +212,10 @@ def build_issue_message(view: IssueMessageView) -> tuple[str, list[dict[str, Any
         blocks.append(mrkdwn_section(f"*Resolution:* {escape(issue.resolution)}{cause}"))
     for line in view.extra_context:
         blocks.append(context(line))
+    if view.kb_article and view.alerts and not view.autofix_available and issue.is_open:
+        title, url = view.kb_article
+        article = link(url, title) if url else escape(title)
+        blocks.append(context(f"🛠️ No runbook fixes this automatically: follow 📖 {article}"))
     buttons = build_issue_buttons(view)
     if buttons:
         blocks.append(buttons)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Mapping, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -11,8 +11,13 @@ from storage.repositories import AlertRepository, IssueRepository
 
 
 async def load_issue_view(
-    session: AsyncSession, issue_id: int, *, key_labels: Sequence[str]
+    session: AsyncSession,
+    issue_id: int,
+    *,
+    key_labels: Sequence[str],
+    has_runbook: Callable[[Sequence[Mapping[str, str]]], bool] | None = None,
 ) -> IssueMessageView | None:
+    """`has_runbook` (auto-fix's runbook matcher) decides whether the Auto-fix button is offered."""
     issue = await IssueRepository(session).get(issue_id)
     if issue is None:
         return None
@@ -33,5 +38,10 @@ async def load_issue_view(
         for alert in alerts
     ]
     return IssueMessageView(
-        issue=issue, alerts=lines, alert_count=total, firing_count=firing, key_labels=tuple(key_labels)
+        issue=issue,
+        alerts=lines,
+        alert_count=total,
+        firing_count=firing,
+        key_labels=tuple(key_labels),
+        autofix_available=bool(has_runbook and lines and has_runbook([line.labels for line in lines])),
     )
