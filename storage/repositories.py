@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any, Sequence
 
-from sqlalchemy import and_, case, delete, func, insert, or_, select, update
+from sqlalchemy import and_, case, delete, func, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -19,10 +19,6 @@ from storage.models import (
     SlackMessage,
     utcnow,
 )
-
-
-# Rows per multi-row INSERT: stays well under SQLite's 32,766 bound parameters.
-_INSERT_CHUNK = 500
 
 
 class IssueRepository:
@@ -41,18 +37,24 @@ class IssueRepository:
         return issue
 
     async def insert_many(self, rows: Sequence[dict[str, Any]]) -> list[int]:
-        """Insert issues with multi-row INSERTs and return their ids in the order of `rows`.
+        """Insert issues with one executemany and return their ids in the order of `rows`.
 
-        Ids come from one sequence (SQLite rowids, a PostgreSQL identity), assigned row by row in
-        VALUES order within a statement, so sorting the returned ids restores the rows' order.
-        (The ORM would send one INSERT per row on SQLite, a thread hop each.)
+        Ids are allocated first (one query) so the INSERT needs no RETURNING: on SQLite the ORM
+        and multi-row RETURNING would cost a statement, or a fresh compilation, per row.
         """
-        ids: list[int] = []
-        for start in range(0, len(rows), _INSERT_CHUNK):
-            chunk = list(rows[start : start + _INSERT_CHUNK])
-            returned = (await self.session.execute(insert(Issue).values(chunk).returning(Issue.id))).scalars()
-            ids.extend(sorted(returned))
+        if not rows:
+            return []
+        ids = await self._allocate_ids(len(rows))
+        await self.session.execute(insert(Issue), [{**row, "id": issue_id} for row, issue_id in zip(rows, ids)])
         return ids
+
+    async def _allocate_ids(self, count: int) -> list[int]:
+        if self.session.bind.dialect.name == "postgresql":
+            sequence = text("SELECT nextval(pg_get_serial_sequence('issues', 'id')) FROM generate_series(1, :n)")
+            return sorted((await self.session.execute(sequence, {"n": count})).scalars())
+        # SQLite: the transaction began IMMEDIATE, so it holds the write lock and max(id) cannot move.
+        highest = (await self.session.execute(select(func.max(Issue.id)))).scalar_one() or 0
+        return list(range(highest + 1, highest + 1 + count))
 
     async def add_events(self, rows: Sequence[dict[str, Any]]) -> None:
         if rows:
