@@ -23,7 +23,9 @@ from handlers.periods import Period
 
 log = logging.getLogger(__name__)
 
-_NOT_ALLOWED_HERE = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action", "not_allowed_token_type"}
+_NOT_ALLOWED_HERE = {
+    "not_in_channel", "channel_not_found", "is_archived", "restricted_action", "not_allowed_token_type",
+}  # fmt: skip
 
 
 class SlackUserNames:
@@ -46,7 +48,8 @@ class SlackUserNames:
             return user_id
         user = response.get("user") or {}
         profile = user.get("profile") or {}
-        return user.get("real_name") or profile.get("real_name") or profile.get("display_name") or user.get("name") or user_id
+        names = (user.get("real_name"), profile.get("real_name"), profile.get("display_name"), user.get("name"))
+        return next((name for name in names if name), user_id)
 
 
 @dataclass(frozen=True)

@@ -69,11 +69,12 @@ class IssueCommands:
         elif isinstance(command, NewCommand):
             await ack()
             await client.views_open(trigger_id=body["trigger_id"], view=build_new_issue_modal())
-        elif period is not None:
+        elif isinstance(command, ExportCommand) and period is not None:
             await ack(text=f"⏳ Preparing the issue log for {period.label}…")
             result = await self._exporter.export(client, channel=body["channel_id"], requested_by=user, period=period)
             if result.issues == 0:
-                await respond(text=f"No issues were reported in {period.label}: there is nothing to export.")
+                nothing = f"No issues were reported in {period.label}: there is nothing to export."
+                await respond(text=nothing, response_type="ephemeral")
         else:
             await ack()
             await self._answer(command, user, respond)
@@ -85,7 +86,8 @@ class IssueCommands:
 
     async def _answer(self, command: IssueCommand, user: str, respond: Any) -> None:
         if isinstance(command, ListCommand):
-            page = await self._queries.list(command.filter, user, offset=command.offset, limit=self._settings.list_page_size)
+            limit = self._settings.list_page_size
+            page = await self._queries.list_issues(command.filter, user, offset=command.offset, limit=limit)
             text, blocks = build_issue_list(page, command.filter)
             await respond(text=text, blocks=blocks, response_type="ephemeral")
         elif isinstance(command, ShowCommand):
@@ -93,10 +95,11 @@ class IssueCommands:
             await respond(text=text, blocks=blocks, response_type="ephemeral")
         elif isinstance(command, AssignCommand):
             change = await self._log.assign(command.issue_id, command.assignee, user)
-            await respond(text=f"👤 Issue #{change.issue_id} is now assigned to <@{command.assignee}>.")
+            assigned = f"👤 Issue #{change.issue_id} is now assigned to <@{command.assignee}>."
+            await respond(text=assigned, response_type="ephemeral")
         elif isinstance(command, CommentCommand):
             change = await self._log.comment(command.issue_id, command.text, user)
-            await respond(text=f"💬 Comment added to issue #{change.issue_id}.")
+            await respond(text=f"💬 Comment added to issue #{change.issue_id}.", response_type="ephemeral")
 
     async def submit_new_issue(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
         """Saved before the ack: if saving fails the modal stays open with the person's text in it."""
@@ -119,7 +122,7 @@ class IssueCommands:
     async def next_page(self, ack: Any, body: dict[str, Any], respond: Any) -> None:
         await ack()
         command = parse_more_value(str((body.get("actions") or [{}])[0].get("value", "")))
-        page = await self._queries.list(
+        page = await self._queries.list_issues(
             command.filter, body["user"]["id"], offset=command.offset, limit=self._settings.list_page_size
         )
         text, blocks = build_issue_list(page, command.filter)

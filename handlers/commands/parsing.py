@@ -24,7 +24,8 @@ LINK_LIMIT = 2000
 USAGE = (
     "*`/issue` — the issue log*\n"
     "• `/issue new` — report a problem (opens a form)\n"
-    "• `/issue list [open|resolved|all] [mine] [high|medium|low] [category]` — e.g. `/issue list mine high database`\n"
+    "• `/issue list [open|resolved|all] [mine] [high|medium|low] [category]`"
+    " — e.g. `/issue list mine high database`\n"
     "• `/issue show 12` — one issue with its timeline\n"
     "• `/issue assign 12 @someone` — give an issue to someone (responders)\n"
     "• `/issue comment 12 what you found` — add a note to the timeline\n"
@@ -82,7 +83,9 @@ _SUBCOMMANDS = {
     "export": "export", "csv": "export",
     "help": "help", "?": "help",
 }  # fmt: skip
-_SCOPES = {"open": StatusScope.OPEN, "resolved": StatusScope.RESOLVED, "closed": StatusScope.RESOLVED, "all": StatusScope.ALL}
+_SCOPES = {
+    "open": StatusScope.OPEN, "resolved": StatusScope.RESOLVED, "closed": StatusScope.RESOLVED, "all": StatusScope.ALL,
+}  # fmt: skip
 _PRIORITIES = {priority.value.lower(): priority for priority in Priority}
 _CATEGORIES = {category.value: category for category in Category} | {
     "db": Category.DATABASE,

@@ -152,7 +152,9 @@ class IssueLog:
         async with self._sessionmaker.begin() as session:
             issues = IssueRepository(session)
             issue = await self._require(issues, issue_id)
-            await issues.add_event(issue_id, actor=actor, kind=COMMENT_KIND, summary=text, detail={"via": "command"}, at=now)
+            await issues.add_event(
+                issue_id, actor=actor, kind=COMMENT_KIND, summary=text, detail={"via": "command"}, at=now
+            )
             await self._writer.thread_reply(OutboxRepository(session), issue_id, build_comment_line(actor, text))
         self._writer.wake()
         return LoggedChange(issue_id, issue.title, now)

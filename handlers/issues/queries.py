@@ -133,7 +133,9 @@ class IssueQueries:
     def now(self) -> datetime:
         return self._clock()
 
-    async def list(self, issue_filter: IssueFilter, viewer: str, *, offset: int = 0, limit: int = 20) -> IssuePage:
+    async def list_issues(
+        self, issue_filter: IssueFilter, viewer: str, *, offset: int = 0, limit: int = 20
+    ) -> IssuePage:
         criteria = issue_filter.criteria(viewer)
         async with self._sessionmaker() as session:
             log = IssueLogRepository(session)
