@@ -14,6 +14,7 @@ from typing import Any, Literal, Sequence
 from handlers.alerts.blocks import LINK_ANNOTATIONS, AlertLine
 from handlers.blockkit import (
     MODAL_BLOCK_LIMIT,
+    SECTION_TEXT_LIMIT,
     actions,
     alert_text_to_mrkdwn,
     button,
@@ -32,6 +33,7 @@ from storage.models import Issue
 NOTE_MAX_LENGTH = 2000
 TIMELINE_LIMIT = 15
 RUNBOOK_OUTPUT_LIMIT = 700
+RUNBOOK_RUNS_LIMIT = 5  # the latest; with the rest of the message this stays far below 50 blocks
 LABELS_LIMIT = 40
 REASON_TEXT = {
     EscalationReason.AUTOFIX_FAILED: "auto-fix failed",
@@ -229,10 +231,17 @@ def _issue_fields(ctx: EscalationContext) -> list[str]:
 
 
 def _labels(alert: AlertLine) -> str:
-    shown = [f"`{escape(truncate(k, 60))}={escape(truncate(v, 120))}`" for k, v in sorted(alert.labels.items())]
-    more = len(shown) - LABELS_LIMIT
-    text = " ".join(shown[:LABELS_LIMIT]) + (f" …and {more} more" if more > 0 else "")
-    return f"*Labels*\n{text}"
+    """Every label that fits in one section, then how many did not."""
+    budget = SECTION_TEXT_LIMIT - 100
+    shown: list[str] = []
+    items = sorted(alert.labels.items())
+    for key, value in items:
+        label = f"`{escape(truncate(key, 60))}={escape(truncate(value, 120))}`"
+        if len(shown) >= LABELS_LIMIT or sum(len(part) + 1 for part in shown) + len(label) > budget:
+            break
+        shown.append(label)
+    more = len(items) - len(shown)
+    return "*Labels*\n" + " ".join(shown) + (f" …and {more} more" if more > 0 else "")
 
 
 def _annotations(alert: AlertLine) -> str:
@@ -319,7 +328,10 @@ def build_escalation_message(
     if links:
         blocks.append(mrkdwn_section(links))
     blocks.append(mrkdwn_section(_timeline(ctx)))
-    for run in ctx.runbook_runs:
+    runs = list(ctx.runbook_runs)
+    if len(runs) > RUNBOOK_RUNS_LIMIT:
+        blocks.append(context(f"…{len(runs) - RUNBOOK_RUNS_LIMIT} earlier runbook runs are in the issue's timeline."))
+    for run in runs[-RUNBOOK_RUNS_LIMIT:]:
         blocks.append(mrkdwn_section(_runbook_run(run)))
     if ctx.kb_article:
         kb_title, url = ctx.kb_article

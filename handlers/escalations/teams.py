@@ -7,7 +7,6 @@ category, all posting to the default channel, so escalating works before anyone 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from datetime import time as Time
@@ -212,7 +211,3 @@ class TeamDirectory:
             levels=(),
             pagerduty=None,
         )
-
-
-def is_slack_user(value: str) -> bool:
-    return re.fullmatch(r"[UW][A-Z0-9]{2,}", value) is not None

@@ -161,7 +161,9 @@ def posts_to(bot: RunningBot, channel: str, *, threaded: bool = False) -> list[A
     ]
 
 
-async def wait_post(bot: RunningBot, channel: str, count: int = 1, *, containing: str = "") -> list[Any]:
+async def wait_post(
+    bot: RunningBot, channel: str, count: int = 1, *, containing: str = "", drain: bool = True
+) -> list[Any]:
     """Wait for posts to a channel (name, or a user id for DMs): the bot works after acking."""
     target = bot.standin.workspace.open_dm(channel) if channel[:1] in ("U", "W") else channel
     calls = await bot.standin.wait_for(
@@ -169,7 +171,8 @@ async def wait_post(bot: RunningBot, channel: str, count: int = 1, *, containing
         where=lambda c: c.args.get("channel") == target and not c.args.get("thread_ts")
         and containing in blocks_text(c.args),
     )
-    await bot.outbox_drained()
+    if drain:
+        await bot.outbox_drained()
     return calls
 
 
