@@ -12,7 +12,7 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -104,7 +104,7 @@ class AutofixService:
         self._tasks: set[asyncio.Task[None]] = set()
         self._active_runs: set[int] = set()
 
-    # what the issue message and the lifecycle need -------------------------------------------
+    # lifecycle hooks and the periodic job --------------------------------------------------------
 
     async def on_resolved(self, session: AsyncSession, issue: Issue, actor: str) -> None:
         await self.verification.on_resolved(session, issue, actor)
@@ -162,7 +162,7 @@ class AutofixService:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def wait_idle(self) -> None:
-        """Wait for runs in flight (the CLI and tests; the server never needs to)."""
+        """Wait until no run is in flight (tests use it before stopping the bot)."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
@@ -213,13 +213,13 @@ class AutofixService:
             )
         latest = await runs.latest_for(issue_id, runbook.id)
         if latest is not None:
-            ready_at = (latest.finished_at or latest.started_at) + runbook.cooldown
-            now = self._clock()
+            ended = latest.finished_at or latest.started_at
+            ready_at, now = ended + runbook.cooldown, self._clock()
             if ready_at > now:
-                wait = humanize_duration((ready_at - now).total_seconds() + 59)
+                wait = humanize_duration((ready_at - now).total_seconds() + 59)  # round up to whole minutes
                 raise Conflict(
-                    f"Runbook {runbook.title} ran on issue #{issue_id} moments ago; it can run again at "
-                    f"{slack_date(ready_at, '{time}')} (in about {wait})."
+                    f"Runbook {runbook.title} last ran on issue #{issue_id} at {slack_date(ended, '{time}')}; "
+                    f"it can run again at {slack_date(ready_at, '{time}')} (in about {wait})."
                 )
 
     async def _start_automatically(self, issue_id: int) -> None:
