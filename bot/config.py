@@ -9,7 +9,7 @@ import re
 from datetime import time as time_of_day, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
