@@ -45,7 +45,9 @@ from handlers.issues.service import IssueService
 from handlers.issues.log import IssueLog
 from handlers.issues.queries import IssueQueries
 from handlers.roles import RoleChecker
-from handlers import surveys
+from handlers import summaries, surveys
+from handlers.summaries.daily import DailyReport
+from handlers.summaries.service import SummaryService
 from handlers.surveys.service import SurveyService
 from handlers.outbox import OutboxWriter
 from storage.database import create_engine, create_sessionmaker, ping
@@ -74,6 +76,8 @@ class Opsbot:
     alerts: AlertService
     issues: IssueService
     surveys: SurveyService
+    summaries: SummaryService
+    daily_report: DailyReport
     escalations: EscalationService
     escalation_chains: EscalationChains
     issue_log: IssueLog
@@ -142,6 +146,11 @@ def create_app(
     survey_service = SurveyService(
         sessionmaker, config.surveys, writer, managers_channel=config.managers_channel, clock=clock
     )
+    summary_service = SummaryService(sessionmaker, config.reports, clock=clock)
+    daily_report = DailyReport(
+        sessionmaker, summary_service, writer, config.reports,
+        default_channel=config.managers_channel, client=bolt_client, clock=clock,
+    )
     escalation_service, escalation_chains = _escalations(
         settings, config, os.environ if environ is None else environ, sessionmaker, writer, worker,
         issues=issues, roles=roles, lifecycle=lifecycle, scheduler=scheduler, clock=clock,
@@ -167,6 +176,7 @@ def create_app(
     actions.register(slack_app, issues)
     autofix.register(slack_app, autofix_service)
     surveys.register(slack_app, survey_service, lifecycle, scheduler)
+    summaries.register(slack_app, summary_service, daily_report, roles, scheduler)
     escalations.register(slack_app, escalation_service)
     commands.register(slack_app, issue_log, issue_queries, config.issue_log)
     home.register(slack_app, issue_queries, config.issue_log)
@@ -188,6 +198,8 @@ def create_app(
         alerts=alerts,
         issues=issues,
         surveys=survey_service,
+        summaries=summary_service,
+        daily_report=daily_report,
         escalations=escalation_service,
         escalation_chains=escalation_chains,
         issue_log=issue_log,

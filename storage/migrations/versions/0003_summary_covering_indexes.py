@@ -20,14 +20,17 @@ depends_on = None
 _INDEXES = (
     # logged, by priority/category/source, MTTA (avg and p90) of issues reported in the period
     ('issues', 'ix_issues_reported_at_summary', ['reported_at', 'priority', 'category', 'source', 'ack_seconds']),
-    # resolved, MTTR (avg and p90), late against the priority's target, first-contact resolution
-    ('issues', 'ix_issues_resolved_at_summary', ['resolved_at', 'priority', 'resolution_seconds']),
+    # resolved, MTTR (avg and p90), late against the priority's target, first-contact resolution, open at the end
+    ('issues', 'ix_issues_resolved_at_summary', ['resolved_at', 'priority', 'resolution_seconds', 'reported_at']),
+    # open at the end of the period, and which of those are past their target
+    ('issues', 'ix_issues_status_reported_at_priority', ['status', 'reported_at', 'priority']),
     # "reopened" events, for first-contact resolution
     ('issue_events', 'ix_issue_events_kind_issue_id', ['kind', 'issue_id']),
     ('runbook_runs', 'ix_runbook_runs_started_at_status', ['started_at', 'status']),
     ('escalations', 'ix_escalations_created_at_team', ['created_at', 'team']),
     ('alerts', 'ix_alerts_last_seen_at_summary', ['last_seen_at', 'alertname', 'times_fired', 'issue_id']),
     ('kb_questions', 'ix_kb_questions_asked_at_outcome', ['asked_at', 'outcome']),
+    ('survey_responses', 'ix_survey_responses_sent_at_scores', ['sent_at', 'status', 'helpful', 'speed', 'professional']),
 )
 
 
