@@ -46,6 +46,9 @@ from handlers.issues.log import IssueLog
 from handlers.issues.queries import IssueQueries
 from handlers.roles import RoleChecker
 from handlers import summaries, surveys
+from handlers import questions
+from handlers.questions.loader import KnowledgeBaseLoader
+from handlers.questions.service import QuestionService
 from handlers.summaries.daily import DailyReport
 from handlers.summaries.service import SummaryService
 from handlers.surveys.service import SurveyService
@@ -83,6 +86,8 @@ class Opsbot:
     issue_log: IssueLog
     issue_queries: IssueQueries
     autofix: AutofixService
+    knowledge: KnowledgeBaseLoader
+    questions: QuestionService
 
 
 OPSBOT = web.AppKey("opsbot", Opsbot)
@@ -133,12 +138,19 @@ def create_app(
         sessionmaker, writer, helpdesk_channel=config.helpdesk_channel, roles=roles, lifecycle=lifecycle, clock=clock
     )
     issue_queries = IssueQueries(sessionmaker, clock=clock)
+    knowledge = KnowledgeBaseLoader(settings.kb_paths)  # loaded in a thread by _knowledge, below
+    question_service = QuestionService(
+        sessionmaker, knowledge, issue_log, roles, tz=config.issue_log.zone, clock=clock
+    )
     runbooks = RunbookCatalog(config.runbooks)
     worker = DeliveryWorker(
         sessionmaker,
         _web_client(settings, retries=False),
         config.delivery,
-        partial(load_issue_view, key_labels=config.key_labels, has_runbook=runbooks.has_match),
+        partial(
+            load_issue_view, key_labels=config.key_labels, has_runbook=runbooks.has_match,
+            find_article=knowledge.article_for_alert,
+        ),
         metrics,
         clock=clock,
     )
@@ -154,6 +166,7 @@ def create_app(
     escalation_service, escalation_chains = _escalations(
         settings, config, os.environ if environ is None else environ, sessionmaker, writer, worker,
         issues=issues, roles=roles, lifecycle=lifecycle, scheduler=scheduler, clock=clock,
+        find_article=knowledge.article_for_alert,
     )
     autofix_service = AutofixService(
         sessionmaker, writer, runbooks, roles=roles, escalator=escalation_service,
@@ -178,6 +191,8 @@ def create_app(
     surveys.register(slack_app, survey_service, lifecycle, scheduler)
     summaries.register(slack_app, summary_service, daily_report, roles, scheduler)
     escalations.register(slack_app, escalation_service)
+    # Before commands: both listen to `message` events and Bolt runs only the first match (DMs are questions).
+    questions.register(slack_app, question_service)
     commands.register(slack_app, issue_log, issue_queries, config.issue_log)
     home.register(slack_app, issue_queries, config.issue_log)
 
@@ -205,6 +220,8 @@ def create_app(
         issue_log=issue_log,
         issue_queries=issue_queries,
         autofix=autofix_service,
+        knowledge=knowledge,
+        questions=question_service,
     )
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     app[OPSBOT] = opsbot
@@ -217,6 +234,7 @@ def create_app(
             web.get("/metrics", _metrics),
         ]
     )
+    app.cleanup_ctx.append(_knowledge)  # first, so the articles load while migrations run
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_delivery)
     app.cleanup_ctx.append(_scheduler)
@@ -237,6 +255,7 @@ def _escalations(
     lifecycle: IssueLifecycle,
     scheduler: Scheduler,
     clock: Callable[[], datetime],
+    find_article: Callable[[str, str], tuple[str, str | None] | None] | None = None,
 ) -> tuple[EscalationService, EscalationChains]:
     """Teams, PagerDuty (its events ride the outbox), the Escalate modal's service and the chain job."""
     targets, missing = resolve_targets(config.teams, environ)
@@ -246,7 +265,7 @@ def _escalations(
     teams = TeamDirectory(config.teams, default_channel=config.default_channel)
     pagerduty = PagerDutyEvents(sessionmaker, writer, PagerDutyClient(), targets, missing, clock=clock)
     worker.handle(PAGERDUTY_OPERATION, pagerduty.deliver)
-    load_view = partial(load_issue_view, key_labels=config.key_labels)
+    load_view = partial(load_issue_view, key_labels=config.key_labels, find_article=find_article)
     service = EscalationService(
         sessionmaker, writer, teams, issues=issues, roles=roles, pagerduty=pagerduty, load_view=load_view, clock=clock
     )
@@ -255,6 +274,20 @@ def _escalations(
     lifecycle.on_resolved.append(chains.on_resolved)
     scheduler.every(CHAIN_INTERVAL_SECONDS, "escalation-chains", chains.advance)
     return service, chains
+
+
+async def _knowledge(app: web.Application) -> AsyncIterator[None]:
+    """Load the knowledge base in a thread (the server answers meanwhile), then watch its folders."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(app[OPSBOT].knowledge.run(stop), name="opsbot-knowledge")
+    yield
+    stop.set()
+    try:
+        await asyncio.wait_for(task, timeout=10)
+    except asyncio.TimeoutError:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:

@@ -16,8 +16,10 @@ async def load_issue_view(
     *,
     key_labels: Sequence[str],
     has_runbook: Callable[[Sequence[Mapping[str, str]]], bool] | None = None,
+    find_article: Callable[[str, str], tuple[str, str | None] | None] | None = None,
 ) -> IssueMessageView | None:
-    """`has_runbook` (auto-fix's runbook matcher) decides whether the Auto-fix button is offered."""
+    """`has_runbook` (auto-fix's runbook matcher) decides whether the Auto-fix button is offered;
+    `find_article(alertname, title)` (the knowledge base) names the article to read, as (title, url)."""
     issue = await IssueRepository(session).get(issue_id)
     if issue is None:
         return None
@@ -44,4 +46,5 @@ async def load_issue_view(
         firing_count=firing,
         key_labels=tuple(key_labels),
         autofix_available=bool(has_runbook and lines and has_runbook([line.labels for line in lines])),
+        kb_article=find_article(lines[0].alertname, issue.title) if find_article and lines else None,
     )
