@@ -47,6 +47,7 @@ SUMMARY_INDEXES = {  # migration 0003; dropped for the baseline, then restored
     "ix_kb_questions_asked_at_outcome": "kb_questions(asked_at, outcome)",
     "ix_survey_responses_sent_at_scores": "survey_responses(sent_at, status, helpful, speed, professional)",
 }
+SEEDED = "'issues', 'issue_events', 'escalations', 'runbook_runs', 'kb_questions', 'survey_responses', 'alerts'"
 # SQLAlchemy's SQLite DateTime storage format, so seeded rows compare like the bot's own.
 TS = "strftime('%Y-%m-%d %H:%M:%S', {epoch}, 'unixepoch') || '.000000'"
 
@@ -59,7 +60,13 @@ def seed(path: Path, issues: int) -> float:
     started = time.perf_counter()
     now = int(NOW.timestamp())
     db = sqlite3.connect(path)
-    db.executescript("PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF; PRAGMA temp_store=MEMORY;")
+    db.executescript("PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-262144;")
+    # Building an index once over sorted rows is far cheaper than maintaining it row by row.
+    indexes = db.execute(
+        f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ({SEEDED})"
+    ).fetchall()
+    for name, _ in indexes:
+        db.execute(f"DROP INDEX {name}")
     # t: when reported (spread over the year by a multiplicative hash); r: seconds to resolve (5 min .. 3 days)
     db.execute(
         f"""
@@ -132,6 +139,8 @@ def seed(path: Path, issues: int) -> float:
                   1 + (id % 7) * (id % 40 = 3), reported_at, reported_at, id
            FROM issues WHERE id % 4 = 0"""
     )
+    for _, sql in indexes:
+        db.execute(sql)
     db.commit()
     db.execute("ANALYZE")
     db.close()
@@ -191,6 +200,9 @@ def main() -> None:
     else:
         print(f"reusing {path} ({args.issues:,} issues)")
     set_indexes(path, present=True)
+    print("indexes the summary reads (migration 0003):")
+    for name, target in SUMMARY_INDEXES.items():
+        print(f"  {name:<40} {target}")
 
     totals, timings, summary, service = asyncio.run(time_summary(url, args.rounds))
     print(f"\n/summary month ({summary.period.label} vs {summary.previous.label}), {args.rounds} rounds, best per figure:")

@@ -143,12 +143,14 @@ class SurveySettings(_Strict):
 class DailyReportSettings(_Strict):
     enabled: bool = True
     time: time_of_day = time_of_day(8, 0)  # local time in `timezone`; the report covers the previous day
-    timezone: str = "UTC"
-    channel: str | None = None  # default: managers_channel
+    timezone: str | None = None  # default: issue_log.timezone, so "today" means the same everywhere
+    channel: str | None = None  # default: managers_channel; a channel id (C…) also gets the chart
 
     @field_validator("timezone")
     @classmethod
-    def _known_zone(cls, value: str) -> str:
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
@@ -180,7 +182,7 @@ class ReportSettings(_Strict):
     @property
     def tz(self) -> ZoneInfo:
         """The team's time zone: periods ("today", "week") and the daily report are calendar days in it."""
-        return ZoneInfo(self.daily.timezone)
+        return ZoneInfo(self.daily.timezone or "UTC")
 
 
 class OpsConfig(_Strict):
@@ -217,6 +219,13 @@ class OpsConfig(_Strict):
     issue_log: IssueLogSettings = Field(default_factory=IssueLogSettings)
     surveys: SurveySettings = Field(default_factory=SurveySettings)
     reports: ReportSettings = Field(default_factory=ReportSettings)
+
+    @model_validator(mode="after")
+    def _reports_use_the_team_zone(self) -> "OpsConfig":
+        if self.reports.daily.timezone is None:
+            daily = self.reports.daily.model_copy(update={"timezone": self.issue_log.timezone})
+            object.__setattr__(self, "reports", self.reports.model_copy(update={"daily": daily}))
+        return self
 
     @model_validator(mode="after")
     def _lowercase_severities(self) -> "OpsConfig":

@@ -29,9 +29,13 @@ class SurveyRepository:
         query = select(SurveyResponse).where(SurveyResponse.issue_id == issue_id).order_by(SurveyResponse.id)
         return (await self.session.execute(query)).scalars().all()
 
-    async def add(self, survey: SurveyResponse) -> SurveyResponse:
-        self.session.add(survey)
-        await self.session.flush()
+    async def add(self, survey: SurveyResponse) -> SurveyResponse | None:
+        """Insert in a savepoint: None when the person already has a survey for the issue (a racing resolve)."""
+        try:
+            async with self.session.begin_nested():
+                self.session.add(survey)
+        except IntegrityError:
+            return None
         return survey
 
     async def record_answer(

@@ -106,6 +106,8 @@ class SurveyService:
                 survey = await surveys.add(
                     SurveyResponse(issue_id=issue.id, user_id=user, status=SurveyStatus.PENDING, sent_at=now)
                 )
+                if survey is None:
+                    continue  # a concurrent resolution asked this person already
             elif survey.status == SurveyStatus.CANCELLED:
                 survey.status, survey.sent_at, survey.reminder_sent_at = SurveyStatus.PENDING, now, None
             else:

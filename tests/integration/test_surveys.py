@@ -10,6 +10,7 @@ from sqlalchemy import select
 from slack_standin.signing import block_actions_body, view_submission_body
 from slack_standin.state import RecordedCall
 from storage.models import Issue, IssueEvent, IssueStatus, SurveyResponse, SurveyStatus
+from storage.repositories_feedback import SurveyRepository
 from tests.harness import RunningBot, fixture_json
 
 REPORTER = "U0REPORTER"
@@ -276,3 +277,14 @@ async def test_exactly_one_reminder_after_the_configured_delay(bot: RunningBot) 
 
 async def _status_is(bot: RunningBot, status: SurveyStatus) -> bool:
     return [s.status for s in await _surveys(bot)] == [status]
+
+
+async def test_a_duplicate_survey_insert_leaves_the_resolving_transaction_usable(bot: RunningBot) -> None:
+    issue_id = await _staff_issue(bot)
+    async with bot.opsbot.sessionmaker.begin() as session:
+        session.add(SurveyResponse(issue_id=issue_id, user_id=REPORTER, sent_at=bot.clock()))
+    async with bot.opsbot.sessionmaker.begin() as session:
+        duplicate = await SurveyRepository(session).add(SurveyResponse(issue_id=issue_id, user_id=REPORTER, sent_at=bot.clock()))
+        assert duplicate is None
+        assert await SurveyRepository(session).add(SurveyResponse(issue_id=issue_id, user_id="U0OTHER", sent_at=bot.clock()))
+    assert sorted(s.user_id for s in await _surveys(bot)) == ["U0OTHER", REPORTER]

@@ -141,6 +141,8 @@ def test_report_settings_read_targets_times_and_zones(tmp_path: Path) -> None:
     assert targets == {"High": timedelta(hours=2), "Medium": timedelta(days=1), "Low": timedelta(minutes=90)}
     assert config.reports.daily.time.hour == 7 and config.reports.tz == ZoneInfo("Europe/Berlin")
     assert ReportSettings().daily.channel is None and ReportSettings().tz == ZoneInfo("UTC")
+    follows = OpsConfig.model_validate({"issue_log": {"timezone": "Asia/Tokyo"}})
+    assert follows.reports.tz == ZoneInfo("Asia/Tokyo")  # no zone of its own: the team's, as /issue uses
     bad = tmp_path / "bad.yaml"
     for body, where in (
         ("reports:\n  daily:\n    timezone: Mars/Olympus\n", "reports.daily.timezone"),
