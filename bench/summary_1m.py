@@ -60,7 +60,9 @@ def seed(path: Path, issues: int) -> float:
     started = time.perf_counter()
     now = int(NOW.timestamp())
     db = sqlite3.connect(path)
-    db.executescript("PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-262144;")
+    db.executescript(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-262144;"
+    )
     # Building an index once over sorted rows is far cheaper than maintaining it row by row.
     indexes = db.execute(
         f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ({SEEDED})"
@@ -112,7 +114,8 @@ def seed(path: Path, issues: int) -> float:
            FROM issues WHERE id % 20 = 3"""
     )
     db.execute(
-        """INSERT INTO runbook_runs (issue_id, runbook_id, "trigger", requested_by, status, started_at, output_excerpt, steps)
+        """INSERT INTO runbook_runs
+               (issue_id, runbook_id, "trigger", requested_by, status, started_at, output_excerpt, steps)
            SELECT id, 'restart-service', 'button', 'U0RESP1',
                   CASE id % 4 WHEN 0 THEN 'failed' WHEN 1 THEN 'unverified' ELSE 'verified' END, reported_at, '', '[]'
            FROM issues WHERE id % 25 = 1"""
@@ -205,11 +208,13 @@ def main() -> None:
         print(f"  {name:<40} {target}")
 
     totals, timings, summary, service = asyncio.run(time_summary(url, args.rounds))
-    print(f"\n/summary month ({summary.period.label} vs {summary.previous.label}), {args.rounds} rounds, best per figure:")
+    print(f"\n/summary month ({summary.period.label} vs {summary.previous.label}), {args.rounds} rounds, "
+          "best per figure:")
     for name, seconds in timings.items():
         print(f"  {name:<30} {seconds * 1000:8.1f} ms")
     median = statistics.median(totals)
-    print(f"  {'total (median of rounds)':<30} {median * 1000:8.1f} ms   (min {min(totals) * 1000:.1f}, max {max(totals) * 1000:.1f})")
+    print(f"  {'total (median of rounds)':<30} {median * 1000:8.1f} ms   "
+          f"(min {min(totals) * 1000:.1f}, max {max(totals) * 1000:.1f})")
 
     started = time.perf_counter()
     text, blocks = build_report_message(service.render(summary))

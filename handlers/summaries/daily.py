@@ -101,5 +101,6 @@ class DailyReport:
                 filename=f"daily-report-{summary.period.key}.png",
                 title=self._summaries.chart_title(summary),
             )
-        except (SlackApiError, aiohttp.ClientError, asyncio.TimeoutError, OSError) as error:  # the figures are posted; the picture is a bonus
+        except (SlackApiError, aiohttp.ClientError, asyncio.TimeoutError, OSError) as error:
+            # the figures are posted; the picture is a bonus
             log.warning("daily report chart for %s was not uploaded: %s", summary.period.key, error)

@@ -80,7 +80,10 @@ class SummaryService:
         self._settings = settings
         self._clock = clock
         self._templates = ReportTemplates(settings.templates_dir)  # loads (and checks) templates at start-up
-        self._targets = {priority.value: int(target.total_seconds()) for priority, target in settings.sla_targets.items()}
+        self._targets = {
+            priority.value: int(target.total_seconds()) for priority, target in settings.sla_targets.items()
+        }
+        self._chart_lock = asyncio.Lock()  # matplotlib is not thread-safe: one chart at a time per process
 
     @property
     def tz(self) -> tzinfo:
@@ -144,6 +147,7 @@ class SummaryService:
 
     async def chart(self, summary: Summary) -> bytes:
         """The PNG, rendered in a worker thread: matplotlib takes tens of milliseconds the loop must not lose."""
-        return await asyncio.to_thread(
-            render_chart, summary.series, title=self.chart_title(summary), tz=self.tz, unit=summary.series_unit
-        )
+        async with self._chart_lock:
+            return await asyncio.to_thread(
+                render_chart, summary.series, title=self.chart_title(summary), tz=self.tz, unit=summary.series_unit
+            )

@@ -196,7 +196,10 @@ def build_low_score_alert(view: LowScoreView) -> tuple[str, list[dict[str, Any]]
         ),
         fields_section(_score_fields(view.scores)),
         mrkdwn_section(_quote(view.scores.comment) if view.scores.comment else "_No comment._"),
-        context(f"A score of {view.threshold} or lower on any question is posted here. Please follow up with <@{view.user_id}>."),
+        context(
+            f"A score of {view.threshold} or lower on any question is posted here. "
+            f"Please follow up with <@{view.user_id}>."
+        ),
     ]
     text = (
         f"Low satisfaction score on issue #{view.issue_id}: "

@@ -23,7 +23,7 @@ from handlers.surveys.blocks import (
     build_survey_form,
     build_survey_thanks,
 )
-from handlers.surveys.ids import COMMENT_ELEMENT, SCORE_ELEMENT, SurveyAction, SurveyBlock
+from handlers.surveys.ids import COMMENT_ELEMENT, SCORE_ELEMENT, SurveyBlock
 from handlers.surveys.service import SurveyService
 
 log = logging.getLogger(__name__)

@@ -208,7 +208,11 @@ class SurveyService:
                     )
                 )
                 await self._writer.post_message(
-                    OutboxRepository(session), channel=self._managers_channel, text=text, blocks=blocks, issue_id=issue.id
+                    OutboxRepository(session),
+                    channel=self._managers_channel,
+                    text=text,
+                    blocks=blocks,
+                    issue_id=issue.id,
                 )
         self._writer.wake()
         return AnsweredSurvey(survey_id, issue.id, issue.title, scores, low)
@@ -225,7 +229,9 @@ class SurveyService:
         if survey.status == SurveyStatus.ANSWERED:
             raise Conflict(f"You already answered the survey about issue #{issue.id}. Thank you!")
         if survey.status == SurveyStatus.CANCELLED or issue.status not in CLOSED_STATUSES:
-            raise Conflict(f"Issue #{issue.id} was reopened, so this survey is closed. You'll be asked again when it is resolved.")
+            raise Conflict(
+                f"Issue #{issue.id} was reopened, so this survey is closed. You'll be asked again when it is resolved."
+            )
         return survey, issue
 
     # reminders (periodic job) ----------------------------------------------------------------
@@ -238,7 +244,8 @@ class SurveyService:
         sent = 0
         async with self._sessionmaker.begin() as session:
             surveys = SurveyRepository(session)
-            for survey, issue in await surveys.due_for_reminder(now - self._settings.reminder_after, limit=REMINDER_BATCH):
+            due = await surveys.due_for_reminder(now - self._settings.reminder_after, limit=REMINDER_BATCH)
+            for survey, issue in due:
                 if not await surveys.claim_reminder(survey.id, now):
                     continue  # another replica reminded first
                 await self._send(session, survey, issue, reminder=True)

@@ -42,9 +42,12 @@ async def _log_yesterday(bot: RunningBot) -> None:
     async with bot.opsbot.sessionmaker.begin() as session:
         session.add_all(
             [
-                Issue(reported_at=noon, reported_by="alertmanager", source="alertmanager", title="Disk full", priority="High",
-                      category="infrastructure", status=IssueStatus.RESOLVED, resolved_at=noon + timedelta(minutes=90),
-                      resolution_seconds=5400, ack_seconds=120, acknowledged_at=noon + timedelta(minutes=2), updated_at=noon),
+                Issue(
+                    reported_at=noon, reported_by="alertmanager", source="alertmanager", title="Disk full",
+                    priority="High", category="infrastructure", status=IssueStatus.RESOLVED,
+                    resolved_at=noon + timedelta(minutes=90), resolution_seconds=5400,
+                    acknowledged_at=noon + timedelta(minutes=2), ack_seconds=120, updated_at=noon,
+                ),
                 Issue(reported_at=noon, reported_by="U0STAFF", source="slack", title="VPN", priority="Low",
                       category="other", status=IssueStatus.OPEN, updated_at=noon),
             ]
@@ -55,7 +58,9 @@ def _posts(bot: RunningBot) -> list:  # type: ignore[type-arg]
     return [c for c in bot.standin.calls_to("chat.postMessage") if c.args["channel"] == CHANNEL]
 
 
-async def test_two_replicas_running_the_job_at_the_same_moment_post_once(replicas: tuple[RunningBot, RunningBot]) -> None:
+async def test_two_replicas_running_the_job_at_the_same_moment_post_once(
+    replicas: tuple[RunningBot, RunningBot],
+) -> None:
     first, second = replicas
     await _log_yesterday(first)
     posted = await asyncio.gather(first.opsbot.daily_report.run_if_due(), second.opsbot.daily_report.run_if_due())
@@ -108,6 +113,12 @@ async def test_a_channel_name_gets_the_figures_without_the_chart(database_url: s
         await stop_bot(bot)
 
 
+def _bare_report(settings: Any, clock: Any) -> DailyReport:
+    """Only the schedule is exercised: no database, no Slack."""
+    nothing: Any = None
+    return DailyReport(nothing, nothing, nothing, settings, default_channel="#m", client=None, clock=clock)
+
+
 def test_the_report_is_due_after_its_local_time_and_covers_yesterday() -> None:
     settings = _config(time="08:30").reports
     moments = {
@@ -117,10 +128,10 @@ def test_the_report_is_due_after_its_local_time_and_covers_yesterday() -> None:
         datetime(2026, 12, 1, 23, 59, tzinfo=timezone.utc): "2026-11-30",
     }
     for moment, expected in moments.items():
-        report = DailyReport(None, None, None, settings, default_channel="#m", client=None, clock=lambda m=moment: m)  # type: ignore[arg-type]
+        report = _bare_report(settings, lambda m=moment: m)
         period = report.due()
         assert (period.key if period else None) == expected, moment
         if period is not None:
             assert period.start == datetime.fromisoformat(expected).replace(tzinfo=LONDON).astimezone(timezone.utc)
-    disabled = DailyReport(None, None, None, _config(enabled=False).reports, default_channel="#m", client=None, clock=Clock())  # type: ignore[arg-type]
+    disabled = _bare_report(_config(enabled=False).reports, Clock())
     assert disabled.due() is None

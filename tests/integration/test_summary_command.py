@@ -50,7 +50,8 @@ async def test_a_manager_gets_the_figures_and_the_chart(managed_bot: RunningBot)
     assert answered < 3.0  # well inside Slack's limits even on a busy test machine; bench/summary_1m.py measures
     assert reply.args["response_type"] == "ephemeral"
     blocks = reply.args["blocks"]
-    assert blocks[0] == {"type": "header", "text": {"type": "plain_text", "text": "📊 Summary: 2026-10-01 – 2026-10-10", "emoji": True}}
+    title = "📊 Summary: 2026-10-01 – 2026-10-10"
+    assert blocks[0] == {"type": "header", "text": {"type": "plain_text", "text": title, "emoji": True}}
     text = _text(reply)
     for expected in (
         "*Issues logged:* 6   ↑ +3 (was 3)",
@@ -119,7 +120,8 @@ async def test_deployment_templates_override_the_bundled_ones(
         [reply] = await bot.standin.wait_for("response_url")
         blocks = reply.args["blocks"]
         assert blocks[0]["text"]["text"] == "Ops numbers, 2026-10-01 – 2026-10-10"
-        assert blocks[1]["text"]["text"] == "We logged 6 issues (↑ +3 (was 3)); busiest category application. &lt;!channel&gt;"
-        assert [b["type"] for b in blocks] == ["header", "section", "context"]  # sections the override left out are gone
+        overview = "We logged 6 issues (↑ +3 (was 3)); busiest category application. &lt;!channel&gt;"
+        assert blocks[1]["text"]["text"] == overview
+        assert [b["type"] for b in blocks] == ["header", "section", "context"]  # sections left out are gone
     finally:
         await stop_bot(bot)

@@ -5,7 +5,7 @@ The period is 1-10 Oct 2026 (UTC), the previous period 21-30 Sep. Comments give 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -57,15 +57,20 @@ async def seed_log(session: AsyncSession) -> None:
     session.add_all(
         [
             # reported in the period
-            _issue(1, "High", "database", "alertmanager", at("2026-10-01", "10:00"), ack=120, resolved=at("2026-10-01", "12:00")),
-            _issue(2, "High", "database", "grafana", at("2026-10-02", "09:00"), ack=600, resolved=at("2026-10-02", "17:00")),
-            _issue(3, "Medium", "application", "slack", at("2026-10-03", "08:00"), ack=60, resolved=at("2026-10-03", "09:00")),
+            _issue(1, "High", "database", "alertmanager", at("2026-10-01", "10:00"), ack=120,
+                   resolved=at("2026-10-01", "12:00")),
+            _issue(2, "High", "database", "grafana", at("2026-10-02", "09:00"), ack=600,
+                   resolved=at("2026-10-02", "17:00")),
+            _issue(3, "Medium", "application", "slack", at("2026-10-03", "08:00"), ack=60,
+                   resolved=at("2026-10-03", "09:00")),
             _issue(4, "Low", "infrastructure", "alertmanager", at("2026-10-04"), resolved=at("2026-10-05")),
-            _issue(5, "Medium", "application", "slack", at("2026-10-05", "12:00"), ack=300, status=IssueStatus.IN_PROGRESS),
+            _issue(5, "Medium", "application", "slack", at("2026-10-05", "12:00"), ack=300,
+                   status=IssueStatus.IN_PROGRESS),
             _issue(6, "Low", "other", "generic", at("2026-10-09"), resolved=at("2026-10-12")),
             # reported in the previous period (7 is resolved in this one)
             _issue(7, "Medium", "database", "alertmanager", at("2026-09-29"), ack=1800, resolved=at("2026-10-02")),
-            _issue(8, "High", "security", "alertmanager", at("2026-09-22", "10:00"), ack=60, resolved=at("2026-09-22", "11:00")),
+            _issue(8, "High", "security", "alertmanager", at("2026-09-22", "10:00"), ack=60,
+                   resolved=at("2026-09-22", "11:00")),
             _issue(9, "Low", "other", "slack", at("2026-09-25"), resolved=at("2026-09-25", "06:00")),
         ]
     )
@@ -99,14 +104,18 @@ async def seed_log(session: AsyncSession) -> None:
 
 
 def _run(issue_id: int, status: str, started: datetime) -> RunbookRun:
-    return RunbookRun(issue_id=issue_id, runbook_id="restart", trigger="button", requested_by="U0A", status=status, started_at=started)
+    return RunbookRun(
+        issue_id=issue_id, runbook_id="restart", trigger="button", requested_by="U0A", status=status, started_at=started
+    )
 
 
-def _survey(issue_id: int, user: str, status: str, sent: datetime, scores: tuple[int, int, int] | None = None) -> SurveyResponse:
+def _survey(
+    issue_id: int, user: str, status: str, sent: datetime, scores: tuple[int, int, int] | None = None
+) -> SurveyResponse:
     helpful, speed, professional = scores or (None, None, None)
     return SurveyResponse(
-        issue_id=issue_id, user_id=user, status=status, sent_at=sent, helpful=helpful, speed=speed, professional=professional,
-        answered_at=sent if scores else None,
+        issue_id=issue_id, user_id=user, status=status, sent_at=sent, answered_at=sent if scores else None,
+        helpful=helpful, speed=speed, professional=professional,
     )
 
 
@@ -145,7 +154,8 @@ async def test_every_figure_of_the_period(bot: RunningBot) -> None:
     assert cur.open_at_end == 2  # 5 still in progress, 6 resolved after the end
     assert cur.open_overdue == 1 and cur.past_target == 3  # 5 is 5½ days old (Medium: 24h); 6 only 2 days (Low: 72h)
     assert cur.first_contact == 3 and cur.first_contact_rate == 0.6  # 1, 4, 7 (2 escalated, 3 reopened)
-    assert (cur.autofix_runs, cur.autofix_finished, cur.autofix_verified) == (3, 2, 1)  # the refused run executed nothing
+    # the refused run executed nothing; the running one has not finished
+    assert (cur.autofix_runs, cur.autofix_finished, cur.autofix_verified) == (3, 2, 1)
     assert cur.autofix_success_rate == 0.5
     assert cur.escalations == 2 and dict(cur.escalations_by_team) == {"dba": 1, "developers": 1}
     assert (cur.surveys_sent, cur.surveys_answered) == (3, 2)  # the cancelled survey was never due

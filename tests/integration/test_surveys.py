@@ -52,7 +52,9 @@ def _dms(bot: RunningBot) -> list[RecordedCall]:
 
 async def _survey_dm(bot: RunningBot, user: str, count: int = 1) -> RecordedCall:
     dm_channel = bot.standin.workspace.open_dm(user)
-    found = await bot.standin.wait_for("chat.postMessage", count=count, where=lambda c: c.response["channel"] == dm_channel)
+    found = await bot.standin.wait_for(
+        "chat.postMessage", count=count, where=lambda c: c.response["channel"] == dm_channel
+    )
     return found[-1]
 
 
@@ -107,7 +109,8 @@ async def test_reporter_answers_in_two_clicks_and_a_low_score_reaches_managers(b
     await _resolve(bot, issue_id)
 
     dm = await _survey_dm(bot, REPORTER)
-    assert f"Your issue #{issue_id} *VPN drops every &lt;10&gt; minutes* was resolved by <@{RESPONDER}>" in json.dumps(dm.args["blocks"])
+    intro = f"Your issue #{issue_id} *VPN drops every &lt;10&gt; minutes* was resolved by <@{RESPONDER}>"
+    assert intro in json.dumps(dm.args["blocks"])
     assert [b["action_id"] for b in _buttons(dm)] == [f"survey.rate.{n}" for n in range(1, 6)]
 
     form = await _open_form(bot, dm, REPORTER, score=2)  # click one
@@ -284,7 +287,7 @@ async def test_a_duplicate_survey_insert_leaves_the_resolving_transaction_usable
     async with bot.opsbot.sessionmaker.begin() as session:
         session.add(SurveyResponse(issue_id=issue_id, user_id=REPORTER, sent_at=bot.clock()))
     async with bot.opsbot.sessionmaker.begin() as session:
-        duplicate = await SurveyRepository(session).add(SurveyResponse(issue_id=issue_id, user_id=REPORTER, sent_at=bot.clock()))
-        assert duplicate is None
-        assert await SurveyRepository(session).add(SurveyResponse(issue_id=issue_id, user_id="U0OTHER", sent_at=bot.clock()))
+        surveys = SurveyRepository(session)
+        assert await surveys.add(SurveyResponse(issue_id=issue_id, user_id=REPORTER, sent_at=bot.clock())) is None
+        assert await surveys.add(SurveyResponse(issue_id=issue_id, user_id="U0OTHER", sent_at=bot.clock()))
     assert sorted(s.user_id for s in await _surveys(bot)) == ["U0OTHER", REPORTER]

@@ -14,7 +14,13 @@ from handlers.periods import day_period, month_period, parse_period, range_perio
 from handlers.summaries.blocks import SECTION_ORDER, build_report_message
 from handlers.summaries.chart import render_chart
 from handlers.summaries.figures import AlertRecurrence, PeriodFigures, SeriesPoint
-from handlers.summaries.rendering import DAILY_TEMPLATE, SUMMARY_TEMPLATE, RenderedReport, ReportTemplates, TemplateProblem
+from handlers.summaries.rendering import (
+    DAILY_TEMPLATE,
+    SUMMARY_TEMPLATE,
+    RenderedReport,
+    ReportTemplates,
+    TemplateProblem,
+)
 from handlers.summaries.service import chart_buckets
 from handlers.summaries.trends import Direction, Trend, TrendKind, compare
 
@@ -46,7 +52,9 @@ def _context(cur: PeriodFigures, prev: PeriodFigures | None = None) -> dict:
         (TrendKind.SECONDS, None, None, Direction.UNKNOWN, ""),
     ],
 )
-def test_trends_compare_what_people_read(kind, current, previous, direction, text) -> None:  # type: ignore[no-untyped-def]
+def test_trends_compare_what_people_read(
+    kind: TrendKind, current: float | None, previous: float | None, direction: Direction, text: str
+) -> None:
     trend = Trend(kind, current, previous)
     assert (trend.direction, str(trend)) == (direction, text)
 
@@ -71,11 +79,14 @@ def test_bundled_templates_render_every_section_with_escaped_names() -> None:
     assert "1. `Disk&lt;Full&gt;` fired 4× · 2 issues" in report.get("recurring_alerts")
     assert "_Targets:_ High 4h · Medium 24h" in report.get("targets")
     daily = ReportTemplates().render(DAILY_TEMPLATE, _context(cur))
-    assert daily.get("title").startswith("🗓 Daily performance report: ") and daily.get("overview") == report.get("overview")
+    assert daily.get("title").startswith("🗓 Daily performance report: ")
+    assert daily.get("overview") == report.get("overview")
 
 
 def test_an_override_directory_wins_file_by_file(tmp_path: Path) -> None:
-    (tmp_path / DAILY_TEMPLATE).write_text("{% block title %}Morning numbers{% endblock %}{% block satisfaction %}{% endblock %}")
+    (tmp_path / DAILY_TEMPLATE).write_text(
+        "{% block title %}Morning numbers{% endblock %}{% block satisfaction %}{% endblock %}"
+    )
     templates = ReportTemplates(tmp_path)
     daily = templates.render(DAILY_TEMPLATE, _context(PeriodFigures(logged=1)))
     assert daily.get("title") == "Morning numbers" and daily.get("satisfaction") == ""
@@ -84,7 +95,9 @@ def test_an_override_directory_wins_file_by_file(tmp_path: Path) -> None:
 
 
 def test_deployment_templates_are_sandboxed(tmp_path: Path) -> None:
-    (tmp_path / SUMMARY_TEMPLATE).write_text("{% block overview %}{{ cur.__class__.__init__.__globals__ }}{% endblock %}")
+    (tmp_path / SUMMARY_TEMPLATE).write_text(
+        "{% block overview %}{{ cur.__class__.__init__.__globals__ }}{% endblock %}"
+    )
     with pytest.raises(TemplateProblem, match="summary.mrkdwn.j2, block overview"):
         ReportTemplates(tmp_path).render(SUMMARY_TEMPLATE, _context(PeriodFigures()))
     (tmp_path / SUMMARY_TEMPLATE).write_text("{% block overview %}{{ ''.join.__self__.__class__.mro() }}{% endblock %}")
@@ -111,7 +124,9 @@ def test_blocks_keep_to_slack_limits_and_skip_empty_sections() -> None:
 def test_chart_is_a_png_with_or_without_data() -> None:
     start = datetime(2026, 10, 1, tzinfo=UTC)
     points = [
-        SeriesPoint(start + timedelta(days=n), start + timedelta(days=n + 1), n % 3, n % 2, 3600.0 * n if n % 2 else None)
+        SeriesPoint(
+            start + timedelta(days=n), start + timedelta(days=n + 1), n % 3, n % 2, 3600.0 * n if n % 2 else None
+        )
         for n in range(31)
     ]
     for series in (points, [SeriesPoint(start, start + timedelta(days=1), 0, 0, None)]):
@@ -127,7 +142,8 @@ def test_chart_buckets_are_local_days_weeks_or_months() -> None:
     buckets, unit = chart_buckets(month_period(date(2026, 10, 1), UTC))
     assert unit == "day" and len(buckets) == 31
     buckets, unit = chart_buckets(range_period(date(2026, 1, 1), date(2026, 6, 30), UTC))
-    assert unit == "week" and buckets[0][0] == datetime(2026, 1, 1, tzinfo=UTC) and buckets[-1][1] == datetime(2026, 7, 1, tzinfo=UTC)
+    assert unit == "week" and buckets[0][0] == datetime(2026, 1, 1, tzinfo=UTC)
+    assert buckets[-1][1] == datetime(2026, 7, 1, tzinfo=UTC)
     buckets, unit = chart_buckets(range_period(date(2024, 1, 15), date(2026, 6, 30), UTC))
     assert unit == "month" and buckets[1][0] == datetime(2024, 2, 1, tzinfo=UTC) and len(buckets) == 30
 

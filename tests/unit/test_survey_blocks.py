@@ -41,17 +41,19 @@ def _texts(blocks: list[dict]) -> str:
 def test_request_has_five_score_buttons_carrying_the_survey_id() -> None:
     text, blocks = build_survey_request(SurveyRequestView(41, 7, "Printer <on> fire & smoke", True, "U0ALICE"))
     buttons = [e for b in blocks if b["type"] == "actions" for e in b["elements"]]
-    assert [b["action_id"] for b in buttons] == ["survey.rate.1", "survey.rate.2", "survey.rate.3", "survey.rate.4", "survey.rate.5"]
+    assert [b["action_id"] for b in buttons] == [f"survey.rate.{score}" for score in (1, 2, 3, 4, 5)]
     assert {b["value"] for b in buttons} == {"41"}
     assert blocks[1]["block_id"] == "survey.buttons"
-    assert "Your issue #7 *Printer &lt;on&gt; fire &amp; smoke* was resolved by <@U0ALICE>. How did we do?" == blocks[0]["text"]["text"]
+    intro = "Your issue #7 *Printer &lt;on&gt; fire &amp; smoke* was resolved by <@U0ALICE>. How did we do?"
+    assert blocks[0]["text"]["text"] == intro
     assert text == "How did we do on issue #7?"
 
 
 def test_request_for_a_responder_and_as_a_reminder() -> None:
     text, blocks = build_survey_request(SurveyRequestView(1, 9, "Disk full", False, reminder=True))
     assert text.startswith("Reminder:")
-    assert blocks[0]["text"]["text"].startswith("Reminder: we'd still love your feedback. Issue #9 *Disk full*, which you worked on")
+    intro = "Reminder: we'd still love your feedback. Issue #9 *Disk full*, which you worked on, was resolved."
+    assert blocks[0]["text"]["text"].startswith(intro)
 
 
 def test_a_huge_title_stays_within_the_section_limit() -> None:
@@ -64,7 +66,9 @@ def test_form_preselects_every_question_to_the_clicked_score() -> None:
     assert form["callback_id"] == "survey.submit" and form["type"] == "modal"
     assert len(form["title"]["text"]) <= 24 and len(form["submit"]["text"]) <= 24
     inputs = [b for b in form["blocks"] if b["type"] == "input"]
-    assert [b["block_id"] for b in inputs] == ["survey.helpful", "survey.speed", "survey.professional", "survey.comment"]
+    assert [b["block_id"] for b in inputs] == [
+        "survey.helpful", "survey.speed", "survey.professional", "survey.comment"
+    ]
     for block in inputs[:3]:
         element = block["element"]
         assert element["type"] == "radio_buttons" and element["action_id"] == "score"
@@ -93,8 +97,10 @@ def test_low_score_alert_names_issue_person_scores_and_comment() -> None:
 
 
 def test_rating_click_and_submission_parse_slack_payloads() -> None:
-    click = RatingClick.from_body(_payload(block_actions_body("survey.rate.4", "41", user_id="U0A", channel_id="D0X", message_ts="1.2")))
-    assert (click.survey_id, click.score, click.user_id, click.channel_id, click.message_ts) == (41, 4, "U0A", "D0X", "1.2")
+    body = block_actions_body("survey.rate.4", "41", user_id="U0A", channel_id="D0X", message_ts="1.2")
+    click = RatingClick.from_body(_payload(body))
+    assert (click.survey_id, click.score, click.user_id) == (41, 4, "U0A")
+    assert (click.channel_id, click.message_ts) == ("D0X", "1.2")
     with pytest.raises(InvalidInput):
         RatingClick.from_body(_payload(block_actions_body("survey.rate.4", "41; drop", user_id="U0A")))
 
@@ -124,7 +130,8 @@ def _issue(**fields: object) -> Issue:
 
 
 def _service(**settings: object) -> SurveyService:
-    return SurveyService(None, SurveySettings(**settings), OutboxWriter(), managers_channel="#m")  # type: ignore[arg-type]
+    settings_model = SurveySettings(**settings)  # type: ignore[arg-type]
+    return SurveyService(None, settings_model, OutboxWriter(), managers_channel="#m")  # type: ignore[arg-type]
 
 
 def test_audience_is_the_reporter_of_a_staff_issue() -> None:
