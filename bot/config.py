@@ -141,7 +141,7 @@ class SurveySettings(_Strict):
 
 
 class DailyReportSettings(_Strict):
-    enabled: bool = True
+    enabled: bool = False  # opt-in: a deployment chooses to post in a channel every day
     time: time_of_day = time_of_day(8, 0)  # local time in `timezone`; the report covers the previous day
     timezone: str | None = None  # default: issue_log.timezone, so "today" means the same everywhere
     channel: str | None = None  # default: managers_channel; a channel id (C…) also gets the chart

@@ -21,7 +21,7 @@ LONDON = ZoneInfo("Europe/London")
 
 
 def _config(**daily: Any):  # type: ignore[no-untyped-def]
-    settings = {"time": "00:00", "timezone": "Europe/London", "channel": CHANNEL, **daily}
+    settings = {"enabled": True, "time": "00:00", "timezone": "Europe/London", "channel": CHANNEL, **daily}
     return test_config(reports={"daily": settings})
 
 
@@ -135,3 +135,4 @@ def test_the_report_is_due_after_its_local_time_and_covers_yesterday() -> None:
             assert period.start == datetime.fromisoformat(expected).replace(tzinfo=LONDON).astimezone(timezone.utc)
     disabled = _bare_report(_config(enabled=False).reports, Clock())
     assert disabled.due() is None
+    assert _bare_report(test_config().reports, Clock()).due() is None  # opt-in: off unless configured
