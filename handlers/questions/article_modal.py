@@ -33,6 +33,10 @@ METADATA_LIMIT = 3000
 _ATOM = re.compile(r"<[^<>\n]*>|\S+|\s+")
 
 
+def _plain(text: str) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text, "emoji": True}
+
+
 def _fit(line: str, budget: int) -> list[str]:
     """An over-long line in pieces of at most `budget`, cut between words and never inside a <link>."""
     if len(line) <= budget:
@@ -121,7 +125,7 @@ def build_article_modal(article: Article, page: int = 0) -> dict[str, Any]:
     metadata = json.dumps({"article": article.article_id})
     pageable = len(metadata) <= METADATA_LIMIT
     blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": truncate(article.title, HEADER_TEXT_LIMIT), "emoji": True}},
+        {"type": "header", "text": _plain(truncate(article.title, HEADER_TEXT_LIMIT))},
         context(_about(article, page, len(pages))),
     ]
     blocks += [mrkdwn_section(chunk) for chunk in pages[page]]
@@ -137,8 +141,8 @@ def build_article_modal(article: Article, page: int = 0) -> dict[str, Any]:
     return {
         "type": "modal",
         "callback_id": QuestionView.ARTICLE.value,
-        "title": {"type": "plain_text", "text": "Knowledge base", "emoji": True},
-        "close": {"type": "plain_text", "text": "Close", "emoji": True},
+        "title": _plain("Knowledge base"),
+        "close": _plain("Close"),
         "private_metadata": metadata if pageable else "",
         "blocks": blocks,
     }
@@ -158,7 +162,7 @@ def build_article_gone(message: str) -> dict[str, Any]:
     return {
         "type": "modal",
         "callback_id": QuestionView.ARTICLE.value,
-        "title": {"type": "plain_text", "text": "Knowledge base", "emoji": True},
-        "close": {"type": "plain_text", "text": "Close", "emoji": True},
+        "title": _plain("Knowledge base"),
+        "close": _plain("Close"),
         "blocks": [mrkdwn_section(escape(message))],
     }

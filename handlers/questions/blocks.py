@@ -69,7 +69,7 @@ def _plain(text: str) -> dict[str, Any]:
 
 
 def heading(result: SearchResult) -> str:
-    """ "Title › Section" as plain text (fallback texts, ticket descriptions)."""
+    """“Title › Section” as plain text, for fallback texts."""
     return f"{result.title} › {result.section}" if result.section else result.title
 
 
@@ -137,7 +137,7 @@ def build_answer(answer: Answer, *, public: bool = False) -> tuple[str, list[dic
 def build_no_answer(answer: Answer, *, public: bool = False) -> tuple[str, list[dict[str, Any]]]:
     """Say plainly that nothing fits; show the closest articles only as "might be related"."""
     blocks: list[dict[str, Any]] = [
-        mrkdwn_section(f"🤔 *{NOT_SURE}*\nNothing in the knowledge base matches your question well enough to be sure.")
+        mrkdwn_section(f"🤔 *{NOT_SURE}*\nNothing in the knowledge base matches it well enough to be sure.")
     ]
     related = list(answer.results[:MAX_RELATED])
     if related:

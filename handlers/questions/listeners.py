@@ -149,7 +149,7 @@ class QuestionListeners:
         await respond(text=text, blocks=blocks, replace_original=True)
 
     async def open_ticket_form(self, ack: Any, body: dict[str, Any], client: AsyncWebClient, respond: Any) -> None:
-        """"Didn't help" (or "Open a ticket"): the prefilled form opens within Slack's 3 seconds."""
+        """“Didn't help” (or “Open a ticket”): the prefilled form opens within Slack's 3 seconds."""
         await ack()
         click = FeedbackClick.from_body(body)
         draft = await self._questions.start_ticket(click.question_id, click.user_id)

@@ -146,20 +146,20 @@ class QuestionService:
         return article
 
     async def mark_solved(self, question_id: int, user: str) -> KbQuestion:
-        """"This solved it": idempotent for the asker, refused for anyone else."""
+        """“This solved it”: idempotent for the asker, refused for anyone else."""
         async with self._sessionmaker.begin() as session:
             questions = KbQuestionRepository(session)
             row = await self._own_question(questions, question_id, user)
             if row.outcome == QuestionOutcome.SOLVED:
                 return row
-            if not await questions.set_outcome(
-                question_id, QuestionOutcome.SOLVED, expected=_SOLVABLE, at=self._clock()
-            ):
-                raise self._ticketed(await questions.get(question_id))
-            return await questions.get(question_id) or row
+            solved = await questions.set_outcome(question_id, QuestionOutcome.SOLVED, expected=_SOLVABLE, at=self._clock())
+            current = await questions.get(question_id)
+            if not solved and (current is None or current.outcome != QuestionOutcome.SOLVED):
+                raise self._ticketed(current)  # a ticket got there first
+            return current or row
 
     async def start_ticket(self, question_id: int, user: str) -> TicketDraft:
-        """"Didn't help": remember it, and say what to prefill the ticket form with."""
+        """“Didn't help”: remember it, and say what to prefill the ticket form with."""
         async with self._sessionmaker.begin() as session:
             questions = KbQuestionRepository(session)
             row = await self._own_question(questions, question_id, user)
@@ -186,7 +186,8 @@ class QuestionService:
             questions = KbQuestionRepository(session)
             row = await self._own_question(questions, question_id, user)
             previous = QuestionOutcome(row.outcome)
-            if not await questions.set_outcome(question_id, QuestionOutcome.TICKET, expected=_NOT_TICKETED, at=self._clock()):
+            now = self._clock()
+            if not await questions.set_outcome(question_id, QuestionOutcome.TICKET, expected=_NOT_TICKETED, at=now):
                 raise self._ticketed(await questions.get(question_id))
         try:
             change = await self._issue_log.report(new, user)

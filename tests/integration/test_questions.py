@@ -6,7 +6,6 @@ import time
 
 import pytest
 
-from slack_standin.signing import event_body
 from tests.harness import RunningBot
 from tests.integration.questions_support import (
     ALICE,
@@ -169,9 +168,3 @@ async def _report_issue(bot: RunningBot) -> int:
     change = await bot.opsbot.issue_log.report(NewIssue("SSO down", "nobody can log in", Priority.HIGH,
                                                         Category.SECURITY), ALICE)
     return change.issue_id
-
-
-async def test_events_are_acknowledged_even_before_the_kb_answers(bot: RunningBot) -> None:
-    status, _ = await bot.post_slack(event_body(human_says(bot, ALICE, ALICE, "I can't log in")),
-                                     content_type="application/json")
-    assert status == 200
