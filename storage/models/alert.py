@@ -21,6 +21,7 @@ class Alert(Base):
     __table_args__ = (
         UniqueConstraint("source", "fingerprint", name="uq_alerts_source_fingerprint"),
         Index("ix_alerts_alertname", "alertname"),
+        Index("ix_alerts_last_seen_at_summary", "last_seen_at", "alertname", "times_fired", "issue_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -26,6 +26,7 @@ class RunbookRun(Base):
     __table_args__ = (
         Index("ix_runbook_runs_issue_id_started_at", "issue_id", "started_at"),
         Index("ix_runbook_runs_status_verify_deadline", "status", "verify_deadline"),
+        Index("ix_runbook_runs_started_at_status", "started_at", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -56,6 +57,7 @@ class Escalation(Base):
     __table_args__ = (
         Index("ix_escalations_issue_id", "issue_id"),
         Index("ix_escalations_status_next_level_at", "status", "next_level_at"),
+        Index("ix_escalations_created_at_team", "created_at", "team"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -21,7 +21,10 @@ class QuestionOutcome(StrEnum):
 
 class KbQuestion(Base):
     __tablename__ = "kb_questions"
-    __table_args__ = (Index("ix_kb_questions_asked_at", "asked_at"),)
+    __table_args__ = (
+        Index("ix_kb_questions_asked_at", "asked_at"),
+        Index("ix_kb_questions_asked_at_outcome", "asked_at", "outcome"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     asked_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -51,6 +54,7 @@ class SurveyResponse(Base):
         UniqueConstraint("issue_id", "user_id", name="uq_survey_responses_issue_id_user_id"),
         Index("ix_survey_responses_sent_at", "sent_at"),
         Index("ix_survey_responses_status_sent_at", "status", "sent_at"),
+        Index("ix_survey_responses_sent_at_scores", "sent_at", "status", "helpful", "speed", "professional"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -29,6 +29,10 @@ class Issue(Base):
         Index("ix_issues_resolved_at", "resolved_at"),
         Index("ix_issues_status_priority", "status", "priority"),
         Index("ix_issues_group_key_reported_at", "group_key", "reported_at"),
+        # Covering indexes for the summary figures (migration 0003, bench/summary_1m.py).
+        Index("ix_issues_reported_at_summary", "reported_at", "priority", "category", "source", "ack_seconds"),
+        Index("ix_issues_resolved_at_summary", "resolved_at", "priority", "resolution_seconds", "reported_at"),
+        Index("ix_issues_status_reported_at_priority", "status", "reported_at", "priority"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -71,6 +75,7 @@ class IssueEvent(Base):
     """One line of an issue's timeline and audit trail: who did what, when, with what outcome."""
 
     __tablename__ = "issue_events"
+    __table_args__ = (Index("ix_issue_events_kind_issue_id", "kind", "issue_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"), index=True)
