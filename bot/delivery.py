@@ -21,6 +21,7 @@ from typing import Any, Awaitable, Callable
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.batching import GroupRunner
@@ -37,6 +38,7 @@ RETRYABLE_ERRORS = {"ratelimited", "internal_error", "fatal_error", "service_una
 MAX_BACKOFF_SECONDS = 300.0
 STATS_INTERVAL_SECONDS = 1.0
 DONE_RETENTION = timedelta(days=1)
+RECORD_ATTEMPTS = 3
 
 ViewLoader = Callable[[AsyncSession, int], Awaitable[IssueMessageView | None]]
 Performer = Callable[[OutboxItem], Awaitable[None]]
@@ -293,6 +295,19 @@ class DeliveryWorker:
         return _Outcome(item.id, failed=True, error=error)
 
     async def _record_outcomes(self, outcomes: list[_Outcome]) -> list[None]:
+        """Write outcomes together; retried on a deadlock, since losing them would resend the messages."""
+        for attempt in range(RECORD_ATTEMPTS):
+            try:
+                await self._write_outcomes(outcomes)
+                return [None] * len(outcomes)
+            except DBAPIError:
+                if attempt == RECORD_ATTEMPTS - 1:
+                    raise
+                log.warning("recording %d delivery outcomes failed; retrying", len(outcomes), exc_info=True)
+                await asyncio.sleep(0.05 * (attempt + 1))
+        return [None] * len(outcomes)
+
+    async def _write_outcomes(self, outcomes: list[_Outcome]) -> None:
         async with self._sessionmaker.begin() as session:
             outbox = OutboxRepository(session)
             messages = SlackMessageRepository(session)
@@ -307,7 +322,6 @@ class DeliveryWorker:
                     await outbox.reschedule(
                         outcome.item_id, at=outcome.retry_at, error=outcome.error or "", count_attempt=outcome.count_attempt
                     )
-        return [None] * len(outcomes)
 
     async def _refresh_stats(self) -> None:
         if time.monotonic() - self._last_stats < STATS_INTERVAL_SECONDS:

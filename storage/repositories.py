@@ -249,12 +249,15 @@ class OutboxRepository:
             .where(OutboxItem.status == OutboxStatus.PENDING)
             .group_by(OutboxItem.ordering_key)
         )
+        # SKIP LOCKED (PostgreSQL; SQLite has one writer anyway): never wait on, or deadlock with,
+        # rows another transaction is finishing.
         candidates = (
             select(OutboxItem.id)
             .where(OutboxItem.id.in_(heads), OutboxItem.next_attempt_at <= now)
             .where(or_(OutboxItem.locked_until.is_(None), OutboxItem.locked_until < now))
             .order_by(OutboxItem.id)
             .limit(limit)
+            .with_for_update(skip_locked=True)
         )
         statement = (
             update(OutboxItem)
