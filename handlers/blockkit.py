@@ -180,6 +180,20 @@ def divider() -> dict[str, Any]:
     return {"type": "divider"}
 
 
+def pack_lines(lines: list[str] | tuple[str, ...], limit: int = SECTION_TEXT_LIMIT - 100) -> list[str]:
+    """Join lines into as few section texts as fit Slack's 3,000 characters."""
+    chunks: list[str] = []
+    current = ""
+    for line in lines:
+        if current and len(current) + 1 + len(line) > limit:
+            chunks.append(current)
+            current = ""
+        current = f"{current}\n{line}" if current else line
+    if current:
+        chunks.append(current)
+    return chunks
+
+
 def cap_blocks(blocks: list[dict[str, Any]], limit: int = MESSAGE_BLOCK_LIMIT) -> list[dict[str, Any]]:
     """Keep within Slack's block limit, saying so rather than failing the whole message."""
     if len(blocks) <= limit:

@@ -12,6 +12,7 @@ from typing import Any, Sequence
 from bot.config import Category, Priority
 from handlers.alerts.blocks import PRIORITY_MARKERS, RESOLVED_MARKER, mention
 from handlers.blockkit import (
+    pack_lines,
     SECTION_TEXT_LIMIT,
     actions,
     alert_text_to_mrkdwn,
@@ -181,20 +182,6 @@ def _event_line(event: IssueEvent) -> str:
     return f"{slack_date(event.at)} {icon} {mention(event.actor)} — {truncate(text, TIMELINE_SUMMARY_LIMIT)}"
 
 
-def _pack(lines: Sequence[str], limit: int = SECTION_TEXT_LIMIT - 100) -> list[str]:
-    """Join lines into as few section texts as fit Slack's 3,000 characters."""
-    chunks: list[str] = []
-    current = ""
-    for line in lines:
-        if current and len(current) + 1 + len(line) > limit:
-            chunks.append(current)
-            current = ""
-        current = f"{current}\n{line}" if current else line
-    if current:
-        chunks.append(current)
-    return chunks
-
-
 def build_issue_detail(timeline: IssueTimeline) -> tuple[str, list[dict[str, Any]]]:
     """`/issue show`: the issue's fields, what it says, where it lives, and its timeline."""
     issue = timeline.issue
@@ -218,7 +205,7 @@ def build_issue_detail(timeline: IssueTimeline) -> tuple[str, list[dict[str, Any
     blocks.append(mrkdwn_section("*Timeline*"))
     if timeline.earlier:
         blocks.append(context(f"{timeline.earlier} earlier event(s) not shown."))
-    for chunk in _pack([_event_line(event) for event in timeline.events]):
+    for chunk in pack_lines([_event_line(event) for event in timeline.events]):
         blocks.append(mrkdwn_section(chunk))
     fallback = f"#{issue.id} {issue.title} ({issue.status}, {issue.priority})"
     return truncate(fallback, SECTION_TEXT_LIMIT), cap_blocks(blocks)

@@ -13,7 +13,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.errors import Conflict, NotFound
-from handlers.issues.lifecycle import IssueLifecycle
+from handlers.issues.lifecycle import IssueHook, IssueLifecycle
 from handlers.outbox import OutboxWriter
 from handlers.roles import Role, RoleChecker, RoleSettings
 from storage.models import OPEN_STATUSES, Issue, IssueStatus, utcnow
@@ -25,6 +25,29 @@ class IssueChange:
     issue_id: int
     title: str
     at: datetime
+
+
+@dataclass(frozen=True)
+class _Transition:
+    """One kind of state change: who may, from which states, to what, and what to record."""
+
+    to_do: str  # for the refusal: "You need the responder role to <to_do>."
+    where: tuple[Any, ...]
+    values: Callable[[Issue, datetime], dict[str, Any]]
+    conflict: Callable[[Issue], str]
+    event: str
+    detail: dict[str, Any] | None = None
+    hook: IssueHook | None = None
+
+
+_CLEARED_ON_REOPEN = (
+    "resolved_at", "resolved_by", "resolution", "root_cause", "root_cause_category", "resolution_seconds",
+    "acknowledged_by", "acknowledged_at", "ack_seconds",
+)
+
+
+def _seconds_since(start: datetime, now: datetime) -> int:
+    return max(0, int((now - start).total_seconds()))
 
 
 class IssueService:
@@ -45,59 +68,47 @@ class IssueService:
 
     async def acknowledge(self, issue_id: int, user_id: str) -> IssueChange:
         """The clicker takes the issue: assignee, In progress, acknowledged_at/by (MTTA)."""
-        now = self._clock()
-        await self._require_role(issue_id, user_id, Role.RESPONDER, "acknowledge issues")
-        async with self._sessionmaker.begin() as session:
-            issues = IssueRepository(session)
-            issue = await self._require(issues, issue_id)
-            changed = await self._conditional_update(
-                session,
-                issue_id,
+        return await self._transition(
+            issue_id,
+            user_id,
+            _Transition(
+                to_do="acknowledge issues",
                 where=(Issue.acknowledged_by.is_(None), Issue.status.in_(OPEN_STATUSES)),
-                values={
+                values=lambda issue, now: {
                     "acknowledged_by": user_id,
                     "acknowledged_at": now,
                     "assignee": user_id,
                     "status": IssueStatus.IN_PROGRESS,
-                    "ack_seconds": max(0, int((now - issue.reported_at).total_seconds())),
+                    "ack_seconds": _seconds_since(issue.reported_at, now),
                 },
-            )
-            if not changed:
-                await session.refresh(issue)
-                if not issue.is_open:
-                    raise Conflict(f"Issue #{issue_id} is already {issue.status.lower()}.")
-                raise Conflict(f"<@{issue.acknowledged_by}> already acknowledged issue #{issue_id}.")
-            await issues.add_event(issue_id, actor=user_id, kind="acknowledged", summary="Acknowledged", at=now)
-            await session.refresh(issue)
-            await self._lifecycle.acknowledged(session, issue, user_id)
-            await self._writer.render_issue(OutboxRepository(session), issue_id)
-        self._writer.wake()
-        return IssueChange(issue_id, issue.title, now)
+                conflict=lambda issue: (
+                    f"<@{issue.acknowledged_by}> already acknowledged issue #{issue.id}."
+                    if issue.is_open
+                    else f"Issue #{issue.id} is already {issue.status.lower()}."
+                ),
+                event="acknowledged",
+                hook=self._lifecycle.acknowledged,
+            ),
+        )
 
     async def unacknowledge(self, issue_id: int, user_id: str) -> IssueChange:
-        now = self._clock()
-        await self._require_role(issue_id, user_id, Role.RESPONDER, "unacknowledge issues")
-        async with self._sessionmaker.begin() as session:
-            issues = IssueRepository(session)
-            issue = await self._require(issues, issue_id)
-            changed = await self._conditional_update(
-                session,
-                issue_id,
+        return await self._transition(
+            issue_id,
+            user_id,
+            _Transition(
+                to_do="unacknowledge issues",
                 where=(Issue.acknowledged_by.is_not(None), Issue.status.in_(OPEN_STATUSES)),
-                values={
+                values=lambda issue, now: {
                     "acknowledged_by": None,
                     "acknowledged_at": None,
                     "ack_seconds": None,
                     "assignee": None,
                     "status": IssueStatus.OPEN,
                 },
-            )
-            if not changed:
-                raise Conflict(f"Issue #{issue_id} is not acknowledged.")
-            await issues.add_event(issue_id, actor=user_id, kind="unacknowledged", summary="Unacknowledged", at=now)
-            await self._writer.render_issue(OutboxRepository(session), issue_id)
-        self._writer.wake()
-        return IssueChange(issue_id, issue.title, now)
+                conflict=lambda issue: f"Issue #{issue.id} is not acknowledged.",
+                event="unacknowledged",
+            ),
+        )
 
     async def resolve(
         self,
@@ -108,64 +119,61 @@ class IssueService:
         root_cause: str | None = None,
         root_cause_category: str | None = None,
     ) -> IssueChange:
-        now = self._clock()
-        await self._require_role(issue_id, user_id, Role.RESPONDER, "resolve issues")
-        async with self._sessionmaker.begin() as session:
-            issues = IssueRepository(session)
-            issue = await self._require(issues, issue_id)
-            changed = await self._conditional_update(
-                session,
-                issue_id,
+        return await self._transition(
+            issue_id,
+            user_id,
+            _Transition(
+                to_do="resolve issues",
                 where=(Issue.status.in_(OPEN_STATUSES),),
-                values={
+                values=lambda issue, now: {
                     "status": IssueStatus.RESOLVED,
                     "resolved_at": now,
                     "resolved_by": user_id,
                     "resolution": resolution or f"Resolved by <@{user_id}>",
                     "root_cause": root_cause,
                     "root_cause_category": root_cause_category,
-                    "resolution_seconds": max(0, int((now - issue.reported_at).total_seconds())),
+                    "resolution_seconds": _seconds_since(issue.reported_at, now),
                 },
-            )
-            if not changed:
-                await session.refresh(issue)
-                raise Conflict(f"Issue #{issue_id} is already {issue.status.lower()}.")
-            detail: dict[str, Any] = {"resolution": resolution, "root_cause": root_cause}
-            await issues.add_event(issue_id, actor=user_id, kind="resolved", summary="Resolved", detail=detail, at=now)
-            await session.refresh(issue)
-            await self._lifecycle.resolved(session, issue, user_id)
-            await self._writer.render_issue(OutboxRepository(session), issue_id)
-        self._writer.wake()
-        return IssueChange(issue_id, issue.title, now)
+                conflict=lambda issue: f"Issue #{issue.id} is already {issue.status.lower()}.",
+                event="resolved",
+                detail={"resolution": resolution, "root_cause": root_cause},
+                hook=self._lifecycle.resolved,
+            ),
+        )
 
     async def reopen(self, issue_id: int, user_id: str) -> IssueChange:
+        return await self._transition(
+            issue_id,
+            user_id,
+            _Transition(
+                to_do="reopen issues",
+                where=(Issue.status.in_((IssueStatus.RESOLVED, IssueStatus.CLOSED)),),
+                values=lambda issue, now: dict.fromkeys(_CLEARED_ON_REOPEN) | {"status": IssueStatus.OPEN},
+                conflict=lambda issue: f"Issue #{issue.id} is still open.",
+                event="reopened",
+                hook=self._lifecycle.reopened,
+            ),
+        )
+
+    async def _transition(self, issue_id: int, user_id: str, change: "_Transition") -> IssueChange:
+        """Role check, one conditional UPDATE, the audit row, the lifecycle hook and a re-render."""
         now = self._clock()
-        await self._require_role(issue_id, user_id, Role.RESPONDER, "reopen issues")
+        await self._require_role(issue_id, user_id, Role.RESPONDER, change.to_do)
         async with self._sessionmaker.begin() as session:
             issues = IssueRepository(session)
             issue = await self._require(issues, issue_id)
             changed = await self._conditional_update(
-                session,
-                issue_id,
-                where=(Issue.status.in_((IssueStatus.RESOLVED, IssueStatus.CLOSED)),),
-                values={
-                    "status": IssueStatus.OPEN,
-                    "resolved_at": None,
-                    "resolved_by": None,
-                    "resolution": None,
-                    "root_cause": None,
-                    "root_cause_category": None,
-                    "resolution_seconds": None,
-                    "acknowledged_by": None,
-                    "acknowledged_at": None,
-                    "ack_seconds": None,
-                },
+                session, issue_id, where=change.where, values=change.values(issue, now)
             )
-            if not changed:
-                raise Conflict(f"Issue #{issue_id} is still open.")
-            await issues.add_event(issue_id, actor=user_id, kind="reopened", summary="Reopened", at=now)
             await session.refresh(issue)
-            await self._lifecycle.reopened(session, issue, user_id)
+            if not changed:
+                raise Conflict(change.conflict(issue))
+            await issues.add_event(
+                issue_id, actor=user_id, kind=change.event, summary=change.event.capitalize(),
+                detail=change.detail or {}, at=now,
+            )
+            if change.hook is not None:
+                await change.hook(session, issue, user_id)
             await self._writer.render_issue(OutboxRepository(session), issue_id)
         self._writer.wake()
         return IssueChange(issue_id, issue.title, now)

@@ -13,6 +13,7 @@ from typing import Any, Sequence
 
 from bot.config import Priority
 from handlers.blockkit import (
+    pack_lines,
     BUTTON_VALUE_LIMIT,
     FALLBACK_TEXT_LIMIT,
     SECTION_TEXT_LIMIT,
@@ -247,20 +248,6 @@ def _gap_line(group: GapGroup) -> str:
     return f"• *{group.count}×* “{question}” — last {slack_date(group.last_asked)} · {outcomes}{issues}"
 
 
-def _pack(lines: Sequence[str], limit: int = SECTION_TEXT_LIMIT - 100) -> list[str]:
-    """Join lines into as few section texts as fit Slack's 3,000 characters."""
-    chunks: list[str] = []
-    current = ""
-    for line in lines:
-        if current and len(current) + 1 + len(line) > limit:
-            chunks.append(current)
-            current = ""
-        current = f"{current}\n{line}" if current else line
-    if current:
-        chunks.append(current)
-    return chunks
-
-
 def build_gaps(report: GapReport) -> tuple[str, list[dict[str, Any]]]:
     """`/kb gaps`: what people asked that found no good answer — the raw material for new articles."""
     label = escape(report.period.label)
@@ -273,7 +260,7 @@ def build_gaps(report: GapReport) -> tuple[str, list[dict[str, Any]]]:
     )
     blocks: list[dict[str, Any]] = [mrkdwn_section(f"*{title}*")]
     shown = report.groups[:GAP_GROUPS_SHOWN]
-    blocks += [mrkdwn_section(chunk) for chunk in _pack([_gap_line(group) for group in shown])]
+    blocks += [mrkdwn_section(chunk) for chunk in pack_lines([_gap_line(group) for group in shown])]
     footer = "Write or extend an article for these (tags with the askers' words help); `/kb reload` picks it up."
     if len(report.groups) > len(shown):
         footer = f"…and {len(report.groups) - len(shown)} more. {footer}"

@@ -11,9 +11,6 @@ import math
 from datetime import tzinfo
 from typing import Sequence
 
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-
 from handlers.summaries.figures import SeriesPoint
 
 OPENED_COLOUR = "#4C78A8"
@@ -25,6 +22,10 @@ _LABEL_FORMATS = {"day": "%d %b", "week": "%d %b", "month": "%b %Y"}
 
 
 def render_chart(points: Sequence[SeriesPoint], *, title: str, tz: tzinfo, unit: str = "day") -> bytes:
+    # Imported here: matplotlib takes about a second to import, which start-up should not pay for.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(9, 4.2), dpi=110)
     FigureCanvasAgg(figure)
     issues_axis = figure.add_subplot()
