@@ -153,7 +153,6 @@ def test_limit_is_respected(kb: KnowledgeBase) -> None:
     assert len(kb.search("database", limit=12)) == 12
 
 
-@pytest.mark.skipif(not RUNBOOKS.is_dir(), reason="the shared Prometheus runbooks corpus is not on this machine")
 def test_runbook_alerts_come_from_file_names() -> None:
     runbooks = KnowledgeBase.load([RUNBOOKS])
     assert top(runbooks.search("pods keep restarting")) == "kubernetes/KubePodCrashLooping"
