@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 
 from knowledge_base import KnowledgeBase
 from knowledge_base.front_matter import split_front_matter
