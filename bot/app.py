@@ -28,31 +28,28 @@ from bot.metrics import Metrics
 from bot.scheduler import Scheduler
 from bot.settings import Settings, SettingsError
 from bot.slack_directory import UserGroupDirectory
-from handlers import actions, autofix, commands, home
+from handlers import actions, autofix, commands, escalations, home, questions, summaries, surveys
 from handlers.alerts.service import AlertService
 from handlers.alerts.views import load_issue_view
 from handlers.alerts.webhooks import MAX_BODY_BYTES, AlertWebhooks
 from handlers.autofix.runbooks import RunbookCatalog
 from handlers.autofix.service import AutofixService
-from handlers import escalations
 from handlers.escalations.chains import CHAIN_INTERVAL_SECONDS, EscalationChains
 from handlers.escalations.pagerduty import PAGERDUTY_OPERATION, PagerDutyClient, PagerDutyEvents, resolve_targets
 from handlers.escalations.service import EscalationService
 from handlers.escalations.teams import TeamDirectory
 from handlers.issues.lifecycle import IssueLifecycle
-from handlers.listeners import report_listener_error
-from handlers.issues.service import IssueService
 from handlers.issues.log import IssueLog
 from handlers.issues.queries import IssueQueries
-from handlers.roles import RoleChecker
-from handlers import summaries, surveys
-from handlers import questions
+from handlers.issues.service import IssueService
+from handlers.listeners import report_listener_error
+from handlers.outbox import OutboxWriter
 from handlers.questions.loader import KnowledgeBaseLoader
 from handlers.questions.service import QuestionService
+from handlers.roles import RoleChecker
 from handlers.summaries.daily import DailyReport
 from handlers.summaries.service import SummaryService
 from handlers.surveys.service import SurveyService
-from handlers.outbox import OutboxWriter
 from storage.database import create_engine, create_sessionmaker, ping
 from storage.migrations import upgrade_to_head
 from storage.models import utcnow
