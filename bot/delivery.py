@@ -133,6 +133,8 @@ class DeliveryWorker:
         """Deliver until `stop` is set, up to `max_in_flight` items at once (one per ordering key)."""
         in_flight: set[asyncio.Task[None]] = set()
         while not stop.is_set():
+            # Cleared before claiming: a wake-up that lands while the claim runs is not lost.
+            self._wakeup.clear()
             claimed = 0
             try:
                 free = self._max_in_flight - len(in_flight)
@@ -147,7 +149,6 @@ class DeliveryWorker:
                 log.exception("delivery loop failed; retrying shortly")
             if claimed and len(in_flight) < self._max_in_flight:
                 continue
-            self._wakeup.clear()
             waiters: set[asyncio.Future[Any]] = {asyncio.ensure_future(self._wakeup.wait())}
             if len(in_flight) >= self._max_in_flight:
                 waiters |= set(in_flight)  # a finished item frees a slot
