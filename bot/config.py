@@ -10,14 +10,15 @@ from datetime import time as time_of_day, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+
 from handlers.autofix.runbooks import Runbooks
+from handlers.config_types import TimeZoneName
 from handlers.escalations.teams import Teams
 from handlers.roles import RoleSettings
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 
 class Priority(StrEnum):
@@ -90,19 +91,10 @@ class DeliverySettings(_Strict):
 class IssueLogSettings(_Strict):
     """The issue log in Slack: /issue, the App Home tab and the CSV export."""
 
-    timezone: str = "UTC"  # IANA name: what "today"/"week"/"month" mean, and the dates in CSV exports
+    timezone: TimeZoneName = "UTC"  # IANA name: what "today"/"week"/"month" mean, and the dates in CSV exports
     list_page_size: int = Field(default=20, ge=1, le=40)  # issues per /issue list reply
     export_page_size: int = Field(default=500, ge=10, le=5000)  # rows read per query while exporting
     home_issues_per_priority: int = Field(default=3, ge=0, le=10)  # newest open issues shown per priority
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/Berlin)") from None
-        return value
 
     @property
     def zone(self) -> ZoneInfo:
@@ -143,19 +135,8 @@ class SurveySettings(_Strict):
 class DailyReportSettings(_Strict):
     enabled: bool = False  # opt-in: a deployment chooses to post in a channel every day
     time: time_of_day = time_of_day(8, 0)  # local time in `timezone`; the report covers the previous day
-    timezone: str | None = None  # default: issue_log.timezone, so "today" means the same everywhere
+    timezone: TimeZoneName | None = None  # default: issue_log.timezone, so "today" means the same everywhere
     channel: str | None = None  # default: managers_channel; a channel id (C…) also gets the chart
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/London)") from None
-        return value
 
 
 class ReportSettings(_Strict):

@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from datetime import time as Time
 from typing import Annotated, Literal, Mapping
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from handlers.config_types import TimeZoneName
 
 CategoryName = Literal["database", "application", "infrastructure", "third-party", "security", "other"]
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
@@ -32,16 +34,7 @@ class _Strict(BaseModel):
 class Handover(_Strict):
     day: Weekday = "monday"
     time: Time = Time(9, 0)  # local wall-clock time of the hand-over
-    timezone: str = "UTC"
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/Berlin)") from None
-        return value
+    timezone: TimeZoneName = "UTC"
 
 
 class OnCall(_Strict):
