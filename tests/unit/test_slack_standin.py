@@ -30,7 +30,7 @@ from slack_standin.signing import (
     view_submission_body,
 )
 
-FIXTURES = Path("/work/shared/fixtures")
+FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures"  # shared/ sits beside the repo
 TOKEN = "xoxb-local"
 SECRET = "test-signing-secret"
 
