@@ -7,7 +7,7 @@ modal, 3,000 characters a section); unit-tested on their output.
 from __future__ import annotations
 
 import re
-from typing import Any, Sequence
+from typing import Any
 
 from bot.config import Category, Priority
 from handlers.alerts.blocks import PRIORITY_MARKERS, RESOLVED_MARKER, mention

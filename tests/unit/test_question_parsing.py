@@ -7,7 +7,6 @@ import random
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from handlers.blockkit import SECTION_TEXT_LIMIT
 from handlers.questions.article_modal import build_article_modal, page_request, paginate, split_mrkdwn
 from handlers.questions.parsing import KbSubcommand, clean_question, parse_kb_command, wants_usage
 from handlers.questions.service import gap_key, group_questions
