@@ -50,7 +50,7 @@ from handlers.roles import RoleChecker
 from handlers.summaries.daily import DailyReport
 from handlers.summaries.service import SummaryService
 from handlers.surveys.service import SurveyService
-from storage.database import create_engine, create_sessionmaker, ping
+from storage.database import create_engine, create_read_engine, create_sessionmaker, ping
 from storage.migrations import upgrade_to_head
 from storage.models import utcnow
 
@@ -66,6 +66,7 @@ class Opsbot:
     settings: Settings
     config: OpsConfig
     engine: AsyncEngine
+    read_engine: AsyncEngine  # the same engine on PostgreSQL; extra read-only connections on SQLite
     sessionmaker: async_sessionmaker[AsyncSession]
     metrics: Metrics
     slack_app: AsyncApp
@@ -121,6 +122,8 @@ def create_app(
     require_production_secrets(settings)
     engine = create_engine(settings.database_url)
     sessionmaker = create_sessionmaker(engine)
+    read_engine = create_read_engine(settings.database_url, engine)
+    reader = create_sessionmaker(read_engine)  # summaries, listings and exports: never in a writer's way
     metrics = Metrics()
 
     bolt_client = _web_client(settings, retries=True)
@@ -134,7 +137,7 @@ def create_app(
     issue_log = IssueLog(
         sessionmaker, writer, helpdesk_channel=config.helpdesk_channel, roles=roles, lifecycle=lifecycle, clock=clock
     )
-    issue_queries = IssueQueries(sessionmaker, clock=clock)
+    issue_queries = IssueQueries(reader, clock=clock)
     knowledge = KnowledgeBaseLoader(settings.kb_paths)  # loaded in a thread by _knowledge, below
     question_service = QuestionService(
         sessionmaker, knowledge, issue_log, roles, tz=config.issue_log.zone, clock=clock
@@ -155,7 +158,7 @@ def create_app(
     survey_service = SurveyService(
         sessionmaker, config.surveys, writer, managers_channel=config.managers_channel, clock=clock
     )
-    summary_service = SummaryService(sessionmaker, config.reports, clock=clock)
+    summary_service = SummaryService(reader, config.reports, clock=clock)
     daily_report = DailyReport(
         sessionmaker, summary_service, writer, config.reports,
         default_channel=config.managers_channel, client=bolt_client, clock=clock,
@@ -200,6 +203,7 @@ def create_app(
         settings=settings,
         config=config,
         engine=engine,
+        read_engine=read_engine,
         sessionmaker=sessionmaker,
         metrics=metrics,
         slack_app=slack_app,
@@ -291,6 +295,8 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     opsbot = app[OPSBOT]
     await upgrade_to_head(opsbot.engine)
     yield
+    if opsbot.read_engine is not opsbot.engine:
+        await opsbot.read_engine.dispose()
     await opsbot.engine.dispose()
 
 

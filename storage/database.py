@@ -49,6 +49,33 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def create_read_engine(database_url: str, writer: AsyncEngine) -> AsyncEngine:
+    """Connections for long read-only work (summaries, listings, exports) that must not hold up writers.
+
+    On SQLite, WAL lets readers run beside the single writer: these connections begin deferred
+    transactions (a consistent snapshot, no write lock) and refuse writes. PostgreSQL's pool already
+    serves readers and writers side by side, so the writer's engine is returned.
+    """
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return writer
+    engine = create_async_engine(url, pool_size=4, max_overflow=0, pool_timeout=60)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA query_only=ON")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+    return engine
+
+
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 
+import pytest
 from sqlalchemy import select
 
 from storage.models import Alert, Issue, IssueEvent, IssueStatus
@@ -223,3 +224,20 @@ async def test_healthz_and_metrics(bot: RunningBot) -> None:
 async def _metric_present(bot: RunningBot, line: str) -> bool:
     async with bot.session.get(f"{bot.url}/metrics") as response:
         return line in await response.text()
+
+
+async def test_a_long_read_does_not_hold_up_webhooks(bot: RunningBot) -> None:
+    """A manager's summary reads on its own connections: alerts keep flowing meanwhile."""
+    import asyncio
+
+    from sqlalchemy import text
+
+    async with bot.opsbot.read_engine.connect() as reader:
+        await reader.execute(text("SELECT count(*) FROM issues"))  # holds a read transaction open
+        status, body = await asyncio.wait_for(
+            bot.post_webhook("alertmanager", fixture_json("alertmanager_real_amtool_firing.json")), timeout=3
+        )
+        assert status == 202 and body["issues_opened"] == 1
+        if bot.opsbot.read_engine is not bot.opsbot.engine:  # SQLite's read-only connections refuse writes
+            with pytest.raises(Exception, match="readonly"):
+                await reader.execute(text("DELETE FROM issues"))
