@@ -21,6 +21,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from slack_standin import SlackStandIn  # noqa: E402
 from slack_standin.signing import block_actions_body, view_submission_body  # noqa: E402
+from sqlalchemy import select  # noqa: E402
+
+from storage.models import RunbookRun, RunbookRunStatus  # noqa: E402
 from storage.repositories import IssueRepository  # noqa: E402
 from tests.harness import BOT_TOKEN, RunningBot, start_bot, stop_bot, test_config  # noqa: E402
 
@@ -66,7 +69,15 @@ async def submit(bot: RunningBot, values: dict, user: str) -> None:
                                               private_metadata=view["private_metadata"]))
 
 
-async def settle(bot: RunningBot) -> None:
+async def settle(bot: RunningBot, runs: int = 0) -> None:
+    """Wait until `runs` runbook runs have finished, then until Slack has been told everything."""
+
+    async def finished() -> bool:
+        async with bot.opsbot.sessionmaker() as session:
+            statuses = (await session.execute(select(RunbookRun.status))).scalars().all()
+        return len([status for status in statuses if status != RunbookRunStatus.RUNNING]) >= runs
+
+    await bot.wait_until(finished, timeout=30)
     await bot.opsbot.autofix.wait_idle()
     await bot.outbox_drained()
 
@@ -80,12 +91,12 @@ async def main() -> None:
             await fire(bot, "HighErrorRate", "checkout")  # issue 1
             await click(bot, "issue.ack", 1, RESPONDER)
             await click(bot, "issue.autofix", 1, OPERATOR)
-            await settle(bot)
+            await settle(bot, runs=1)
             await fire(bot, "HighErrorRate", "checkout", status="resolved")  # the alert itself verifies the fix
 
             await fire(bot, "HighErrorRate", "cart")  # issue 2: the restart fails
             await click(bot, "issue.autofix", 2, OPERATOR)
-            await settle(bot)
+            await settle(bot, runs=2)
 
             await fire(bot, "PostgresReplicationLag", "db")  # issue 3
             await click(bot, "issue.ack", 3, RESPONDER)
