@@ -143,13 +143,14 @@ def create_app(
         sessionmaker, knowledge, issue_log, roles, tz=config.issue_log.zone, clock=clock
     )
     runbooks = RunbookCatalog(config.runbooks)
+    teams = TeamDirectory(config.teams, default_channel=config.default_channel)
     worker = DeliveryWorker(
         sessionmaker,
         _web_client(settings, retries=False),
         config.delivery,
         partial(
             load_issue_view, key_labels=config.key_labels, has_runbook=runbooks.has_match,
-            find_article=knowledge.article_for_alert,
+            find_article=knowledge.article_for_alert, team_name=teams.name_of,
         ),
         metrics,
         clock=clock,
@@ -164,7 +165,7 @@ def create_app(
         default_channel=config.managers_channel, client=bolt_client, clock=clock,
     )
     escalation_service, escalation_chains = _escalations(
-        settings, config, os.environ if environ is None else environ, sessionmaker, writer, worker,
+        settings, config, os.environ if environ is None else environ, sessionmaker, writer, worker, teams,
         issues=issues, roles=roles, lifecycle=lifecycle, scheduler=scheduler, clock=clock,
         find_article=knowledge.article_for_alert,
     )
@@ -250,6 +251,7 @@ def _escalations(
     sessionmaker: async_sessionmaker[AsyncSession],
     writer: OutboxWriter,
     worker: DeliveryWorker,
+    teams: TeamDirectory,
     *,
     issues: IssueService,
     roles: RoleChecker,
@@ -258,15 +260,14 @@ def _escalations(
     clock: Callable[[], datetime],
     find_article: Callable[[str, str], tuple[str, str | None] | None] | None = None,
 ) -> tuple[EscalationService, EscalationChains]:
-    """Teams, PagerDuty (its events ride the outbox), the Escalate modal's service and the chain job."""
+    """PagerDuty (its events ride the outbox), the Escalate modal's service and the chain job."""
     targets, missing = resolve_targets(config.teams, environ)
     if missing and not settings.local_mode:
         team, variable = next(iter(missing.items()))
         raise SettingsError(f"missing setting {variable}: teams.{team}.pagerduty.routing_key_env names it")
-    teams = TeamDirectory(config.teams, default_channel=config.default_channel)
     pagerduty = PagerDutyEvents(sessionmaker, writer, PagerDutyClient(), targets, missing, clock=clock)
     worker.handle(PAGERDUTY_OPERATION, pagerduty.deliver)
-    load_view = partial(load_issue_view, key_labels=config.key_labels, find_article=find_article)
+    load_view = partial(load_issue_view, key_labels=config.key_labels, find_article=find_article, team_name=teams.name_of)
     service = EscalationService(
         sessionmaker, writer, teams, issues=issues, roles=roles, pagerduty=pagerduty, load_view=load_view, clock=clock
     )

@@ -58,6 +58,15 @@ class AlertLine:
 
 
 @dataclass(frozen=True)
+class EscalationLine:
+    """An escalation still in play, as the message shows it."""
+
+    team: str  # the team's display name
+    level: int
+    acknowledged_by: str | None = None
+
+
+@dataclass(frozen=True)
 class IssueMessageView:
     issue: Issue
     alerts: Sequence[AlertLine] = ()
@@ -67,6 +76,7 @@ class IssueMessageView:
     autofix_available: bool = False
     kb_article: tuple[str, str | None] | None = None  # (title, url) of the matching KB article
     extra_context: Sequence[str] = field(default_factory=tuple)
+    escalations: Sequence[EscalationLine] = ()
 
 
 def _status_line(issue: Issue) -> str:
@@ -175,6 +185,13 @@ def _root_cause_line(issue: Issue) -> str:
     return f"\n*Root cause:* {category}{escape(issue.root_cause or 'not known yet')}"
 
 
+def _escalation_line(line: EscalationLine) -> str:
+    level = f" (level {line.level})" if line.level > 1 else ""
+    if line.acknowledged_by:
+        return f"📣 Escalated to *{escape(line.team)}*{level}: {_who(line.acknowledged_by)} is on it"
+    return f"📣 Escalated to *{escape(line.team)}*{level}: waiting for them to take it"
+
+
 def build_issue_buttons(view: IssueMessageView) -> dict[str, Any] | None:
     issue = view.issue
     value = str(issue.id)
@@ -210,6 +227,8 @@ def build_issue_message(view: IssueMessageView) -> tuple[str, list[dict[str, Any
     if issue.resolution and issue.status in (IssueStatus.RESOLVED, IssueStatus.CLOSED):
         cause = _root_cause_line(issue)
         blocks.append(mrkdwn_section(f"*Resolution:* {escape(issue.resolution)}{cause}"))
+    if view.escalations and issue.is_open:
+        blocks.append(context(*(_escalation_line(line) for line in view.escalations)))
     for line in view.extra_context:
         blocks.append(context(line))
     if view.kb_article and view.alerts and not view.autofix_available and issue.is_open:

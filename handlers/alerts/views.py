@@ -6,8 +6,10 @@ from typing import Callable, Mapping, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.alerts.blocks import STORM_LIST_LIMIT, AlertLine, IssueMessageView
+from handlers.alerts.blocks import STORM_LIST_LIMIT, AlertLine, EscalationLine, IssueMessageView
+from storage.models import EscalationStatus
 from storage.repositories import AlertRepository, IssueRepository
+from storage.repositories_escalations import EscalationRepository
 
 
 async def load_issue_view(
@@ -17,9 +19,11 @@ async def load_issue_view(
     key_labels: Sequence[str],
     has_runbook: Callable[[Sequence[Mapping[str, str]]], bool] | None = None,
     find_article: Callable[[str, str], tuple[str, str | None] | None] | None = None,
+    team_name: Callable[[str], str] | None = None,
 ) -> IssueMessageView | None:
     """`has_runbook` (auto-fix's runbook matcher) decides whether the Auto-fix button is offered;
-    `find_article(alertname, title)` (the knowledge base) names the article to read, as (title, url)."""
+    `find_article(alertname, title)` (the knowledge base) names the article to read, as (title, url);
+    `team_name` (the escalation teams) turns on the line saying who the issue is escalated to."""
     issue = await IssueRepository(session).get(issue_id)
     if issue is None:
         return None
@@ -39,6 +43,16 @@ async def load_issue_view(
         )
         for alert in alerts
     ]
+    escalations: list[EscalationLine] = []
+    if team_name is not None:
+        in_play = await EscalationRepository(session).list_for_issue(
+            issue_id, statuses=(EscalationStatus.ACTIVE, EscalationStatus.ACKNOWLEDGED)
+        )
+        latest = {escalation.team: escalation for escalation in in_play}  # ordered by id: the newest level wins
+        escalations = [
+            EscalationLine(team_name(e.team), e.level, e.acknowledged_by if e.status == EscalationStatus.ACKNOWLEDGED else None)
+            for e in latest.values()
+        ]
     return IssueMessageView(
         issue=issue,
         alerts=lines,
@@ -47,4 +61,5 @@ async def load_issue_view(
         key_labels=tuple(key_labels),
         autofix_available=bool(has_runbook and lines and has_runbook([line.labels for line in lines])),
         kb_article=find_article(lines[0].alertname, issue.title) if find_article and lines else None,
+        escalations=escalations,
     )

@@ -65,6 +65,7 @@ async def announce(writer: OutboxWriter, outbox: OutboxRepository, notice: Escal
         await writer.direct_message(outbox, user=person, text=text, blocks=blocks, issue_id=issue_id)
     where = channel or ", ".join(mention_user(person) for person in notice.people) or "nobody"
     await writer.thread_reply(outbox, issue_id, build_escalation_thread_line(notice, where))
+    await writer.render_issue(outbox, issue_id)  # the message says who it is escalated to
 
 
 class EscalationService:
@@ -238,6 +239,7 @@ class EscalationService:
             await self._writer.thread_reply(
                 outbox, issue_id, f"✋ {mention_user(user_id)} is on it for {', '.join(names)}: the escalation stops here."
             )
+            await self._writer.render_issue(outbox, issue_id)
             for item in moved:
                 if item.pagerduty_dedup_key:
                     await self._pagerduty.follow_up(session, issue_id, item.team, item.pagerduty_dedup_key, "acknowledge")
@@ -257,8 +259,7 @@ class EscalationService:
         return people
 
     def _team_name(self, key: str) -> str:
-        team = self._teams.get(key)
-        return team.name if team else key
+        return self._teams.name_of(key)
 
     async def _nothing_waiting(self, issue_id: int) -> str:
         async with self._sessionmaker() as session:

@@ -186,6 +186,11 @@ class TeamDirectory:
     def get(self, key: str) -> Team | None:
         return self._teams.get(key)
 
+    def name_of(self, key: str) -> str:
+        """The team's display name; an escalation to a team since removed from the config shows its key."""
+        team = self._teams.get(key)
+        return team.name if team else ("Operations" if key == FALLBACK_TEAM_KEY else key)
+
     def for_category(self, category: str) -> Team | None:
         return next((team for team in self._teams.values() if category in team.categories), None)
 

@@ -128,3 +128,17 @@ def test_storm_thread_list_is_one_bounded_reply() -> None:
     ]
     text = build_storm_thread_lines(alerts, truncated=12)
     assert len(text) <= 3000 and text.startswith("*500 alert(s) joined this group:*")
+
+
+def test_open_escalations_are_shown_until_the_issue_resolves() -> None:
+    from handlers.alerts.blocks import EscalationLine
+
+    view = IssueMessageView(
+        issue=_issue(), alerts=[_alert()], alert_count=1, firing_count=1,
+        escalations=[EscalationLine("DBAs", 2), EscalationLine("Developers", 1, acknowledged_by="U0DEV")],
+    )
+    rendered = json.dumps(build_issue_message(view)[1], ensure_ascii=False)
+    assert "📣 Escalated to *DBAs* (level 2): waiting for them to take it" in rendered
+    assert "📣 Escalated to *Developers*: <@U0DEV> is on it" in rendered
+    resolved = IssueMessageView(issue=_issue(status=IssueStatus.RESOLVED, resolution_seconds=60), escalations=view.escalations)
+    assert "Escalated to" not in json.dumps(build_issue_message(resolved)[1])
