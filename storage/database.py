@@ -27,52 +27,42 @@ def create_engine(database_url: str, *, echo: bool = False) -> AsyncEngine:
     if url.database and url.database != ":memory:":
         Path(url.database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(url, echo=echo, pool_size=1, max_overflow=0, pool_timeout=60)
-    _configure_sqlite(engine)
+    _configure_sqlite(engine, pragmas=_WRITER_PRAGMAS, begin="BEGIN IMMEDIATE")
     return engine
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+# The writer takes the write lock up front (IMMEDIATE), so a read-then-write never fails half-way;
+# readers begin deferred transactions (a snapshot, no lock) and refuse writes.
+_WRITER_PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=10000")
+_READER_PRAGMAS = ("busy_timeout=10000", "query_only=ON")
+
+
+def _configure_sqlite(engine: AsyncEngine, *, pragmas: tuple[str, ...], begin: str) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy decide when transactions begin (see _on_begin), as its docs recommend.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        for pragma in pragmas:
+            cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        # IMMEDIATE takes the write lock up front, so a read-then-write never fails half-way.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql(begin)
 
 
 def create_read_engine(database_url: str, writer: AsyncEngine) -> AsyncEngine:
     """Connections for long read-only work (summaries, listings, exports) that must not hold up writers.
 
-    On SQLite, WAL lets readers run beside the single writer: these connections begin deferred
-    transactions (a consistent snapshot, no write lock) and refuse writes. PostgreSQL's pool already
-    serves readers and writers side by side, so the writer's engine is returned.
+    On SQLite, WAL lets readers run beside the single writer. PostgreSQL's pool already serves
+    readers and writers side by side, so the writer's engine is returned.
     """
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
         return writer
     engine = create_async_engine(url, pool_size=4, max_overflow=0, pool_timeout=60)
-
-    @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA busy_timeout=10000")
-        cursor.execute("PRAGMA query_only=ON")
-        cursor.close()
-
-    @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
-
+    _configure_sqlite(engine, pragmas=_READER_PRAGMAS, begin="BEGIN")
     return engine
 
 
