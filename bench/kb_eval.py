@@ -29,7 +29,7 @@ from knowledge_base import KnowledgeBase  # noqa: E402
 from knowledge_base.loading import DEFAULT_ARTICLES_DIR, iter_markdown_files  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent
-DEFAULT_RUNBOOKS = Path(__file__).resolve().parents[2] / "shared" / "kb-corpora" / "prometheus-runbooks"
+DEFAULT_RUNBOOKS = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "kb-corpora" / "prometheus-runbooks"
 _WORD = re.compile(r"\w+")
 
 

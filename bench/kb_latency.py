@@ -30,7 +30,7 @@ from knowledge_base import KnowledgeBase  # noqa: E402
 from knowledge_base.loading import DEFAULT_ARTICLES_DIR, load_articles  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent
-DEFAULT_RUNBOOKS = Path(__file__).resolve().parents[2] / "shared" / "kb-corpora" / "prometheus-runbooks"
+DEFAULT_RUNBOOKS = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "kb-corpora" / "prometheus-runbooks"
 SYSTEMS = ["RMS", "LMS", "billing", "reporting", "HR portal", "intranet", "API gateway", "search", "mobile app", "CRM"]
 TEAMS = ["platform", "payments", "learning", "royalties", "data", "identity", "web", "operations"]
 

@@ -2,7 +2,7 @@
 
 Bodies are returned as the exact text to send, because the signature covers the raw bytes:
 re-serialising the JSON after signing would break it. Shapes follow the captured fixtures in
-shared/fixtures (slack_block_actions_button.json, slack_view_submission.json,
+tests/fixtures (slack_block_actions_button.json, slack_view_submission.json,
 slack_slash_command.form.txt, slack_event_app_mention.json). Identifiers default to the stand-in's
 workspace (team T0LOCAL, bot U0BOT).
 """

@@ -1,7 +1,7 @@
 """Block Kit and view checks, strict where real Slack is strict.
 
 A bot that passes here should not meet `invalid_blocks` in production: the limits are Slack's
-(see shared/fixtures/NOTES_slack_limits.md). Each check returns Slack-style detail lines,
+(see tests/fixtures/NOTES_slack_limits.md). Each check returns Slack-style detail lines,
 "[ERROR] <what> [json-pointer:/blocks/0/text/text]", which the stand-in sends back in
 `response_metadata.messages` as Slack does, so a failing test says which block is wrong.
 """

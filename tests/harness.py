@@ -20,7 +20,7 @@ from bot.settings import Settings
 from slack_standin import SlackStandIn
 from slack_standin.signing import sign_request
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SIGNING_SECRET = "test-signing-secret"
 WEBHOOK_TOKEN = "test-webhook-token"
 BOT_TOKEN = "xoxb-test"
@@ -31,11 +31,15 @@ def fixture_json(name: str) -> Any:
 
 
 class Clock:
-    """A controllable clock: tests move time instead of sleeping."""
+    """A controllable clock: tests move time instead of sleeping.
+
+    It starts at `start` (now by default) and runs at the real rate from there, so a bot that waits
+    for real time still sees it pass; `advance()` jumps it forward.
+    """
 
     def __init__(self, start: datetime | None = None) -> None:
-        self.now = start or datetime.now(timezone.utc)
-        self._offset = timedelta()
+        real_now = datetime.now(timezone.utc)
+        self._offset = (start - real_now) if start is not None else timedelta()
 
     def __call__(self) -> datetime:
         return datetime.now(timezone.utc) + self._offset

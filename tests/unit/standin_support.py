@@ -10,7 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from slack_standin import SlackStandIn
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures"  # shared/ sits beside the repo
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 TOKEN = "xoxb-local"
 SECRET = "test-signing-secret"
 

@@ -9,7 +9,7 @@ from knowledge_base import KnowledgeBase
 from knowledge_base.front_matter import split_front_matter
 from knowledge_base.loading import load_articles
 
-RUNBOOKS = Path(__file__).resolve().parents[3] / "shared" / "kb-corpora" / "prometheus-runbooks"
+RUNBOOKS = Path(__file__).resolve().parents[1] / "fixtures" / "kb-corpora" / "prometheus-runbooks"
 
 
 def write(folder: Path, name: str, text: str) -> Path:

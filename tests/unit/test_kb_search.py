@@ -9,7 +9,7 @@ import pytest
 
 from knowledge_base import KnowledgeBase, SearchResults
 
-RUNBOOKS = Path(__file__).resolve().parents[3] / "shared" / "kb-corpora" / "prometheus-runbooks"
+RUNBOOKS = Path(__file__).resolve().parents[1] / "fixtures" / "kb-corpora" / "prometheus-runbooks"
 
 
 @pytest.fixture(scope="module")

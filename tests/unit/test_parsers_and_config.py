@@ -11,7 +11,7 @@ from bot.config import Category, ConfigError, OpsConfig, Priority, load_config
 from bot.settings import SettingsError, load_settings
 from handlers.alerts.parsers import PayloadError, parse_alertmanager, parse_generic, parse_grafana
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
 def _fixture(name: str) -> dict:
