@@ -1,0 +1,15 @@
+"""Storage failures callers act on, independent of the database driver underneath."""
+
+from __future__ import annotations
+
+
+class StorageUnavailable(Exception):
+    """The database cannot take this write now (down, locked, full); the caller should retry later.
+
+    Webhooks answer it with 503 and Retry-After, so the sender keeps the alert and sends it again.
+    """
+
+    def __init__(self, reason: str, *, retry_after_seconds: int = 5) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after_seconds = retry_after_seconds
