@@ -12,11 +12,11 @@ import signal
 import sys
 from pathlib import Path
 
-from aiohttp import web
 from pydantic import SecretStr
 
 from bot.app import create_app
 from bot.config import ConfigError, load_config
+from bot.server import ConnectionLimits, GuardedTCPSite, make_runner
 from bot.settings import Settings, SettingsError, load_settings
 
 LOCAL_BOT_TOKEN = "xoxb-local"
@@ -72,9 +72,12 @@ async def serve(settings: Settings) -> None:
         settings = _local_settings(settings, standin.api_url)
     config = load_config(settings.opsbot_config)
     app = create_app(settings, config)
-    runner = web.AppRunner(app, access_log=None)
+    limits = ConnectionLimits(
+        head_timeout=settings.http_head_timeout_seconds, max_connections=settings.http_max_connections
+    )
+    runner = make_runner(app, limits)
     await runner.setup()
-    site = web.TCPSite(runner, settings.host, settings.port)
+    site = GuardedTCPSite(runner, settings.host, settings.port, limits)
     await site.start()
     if standin is not None:
         _print_local_banner(settings, standin.base_url)

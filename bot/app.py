@@ -50,13 +50,20 @@ from handlers.roles import RoleChecker
 from handlers.summaries.daily import DailyReport
 from handlers.summaries.service import SummaryService
 from handlers.surveys.service import SurveyService
-from storage.database import create_engine, create_read_engine, create_sessionmaker, ping
+from storage.database import (
+    check_writable,
+    create_engine,
+    create_health_engine,
+    create_read_engine,
+    create_sessionmaker,
+)
 from storage.migrations import upgrade_to_head
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
 
 AUTOFIX_CHECK_SECONDS = 15.0  # how often verify deadlines (and interrupted runs) are looked at
+HEALTH_TIMEOUT_SECONDS = 0.9  # load balancers give up on a health check after about a second
 
 
 @dataclass
@@ -67,6 +74,7 @@ class Opsbot:
     config: OpsConfig
     engine: AsyncEngine
     read_engine: AsyncEngine  # the same engine on PostgreSQL; extra read-only connections on SQLite
+    health_engine: AsyncEngine  # /healthz's own connections on SQLite, so it never queues behind the writer
     sessionmaker: async_sessionmaker[AsyncSession]
     metrics: Metrics
     slack_app: AsyncApp
@@ -124,6 +132,7 @@ def create_app(
     sessionmaker = create_sessionmaker(engine)
     read_engine = create_read_engine(settings.database_url, engine)
     reader = create_sessionmaker(read_engine)  # summaries, listings and exports: never in a writer's way
+    health_engine = create_health_engine(settings.database_url, engine)
     metrics = Metrics()
 
     bolt_client = _web_client(settings, retries=True)
@@ -205,6 +214,7 @@ def create_app(
         config=config,
         engine=engine,
         read_engine=read_engine,
+        health_engine=health_engine,
         sessionmaker=sessionmaker,
         metrics=metrics,
         slack_app=slack_app,
@@ -296,8 +306,8 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     opsbot = app[OPSBOT]
     await upgrade_to_head(opsbot.engine)
     yield
-    if opsbot.read_engine is not opsbot.engine:
-        await opsbot.read_engine.dispose()
+    for extra in {opsbot.read_engine, opsbot.health_engine} - {opsbot.engine}:
+        await extra.dispose()
     await opsbot.engine.dispose()
 
 
@@ -339,8 +349,11 @@ async def _slack_events(request: web.Request) -> web.Response:
 
 
 async def _healthz(request: web.Request) -> web.Response:
-    healthy = await ping(request.app[OPSBOT].engine)
-    return web.json_response({"database": "ok" if healthy else "unavailable"}, status=200 if healthy else 503)
+    """Healthy means a write can commit now: what webhooks need to accept an alert."""
+    health = await check_writable(request.app[OPSBOT].health_engine, timeout=HEALTH_TIMEOUT_SECONDS)
+    if health.ok:
+        return web.json_response({"database": "ok"})
+    return web.json_response({"database": "unavailable", "problem": health.problem}, status=503)
 
 
 async def _metrics(request: web.Request) -> web.Response:

@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     opsbot_config: Path | None = None
     kb_paths: Annotated[list[Path], NoDecode] = Field(default_factory=list)
     log_level: str = "INFO"
+    http_head_timeout_seconds: float = Field(default=10.0, gt=0)  # a client's request head must arrive in this
+    http_max_connections: int = Field(default=1000, ge=1)  # lowered to fit the descriptor limit
 
     @field_validator("slack_api_url")
     @classmethod

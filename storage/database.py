@@ -7,12 +7,16 @@ connections, and it removes "database is locked" under load.
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
 
 
 def is_sqlite(url: str) -> bool:
@@ -26,15 +30,18 @@ def create_engine(database_url: str, *, echo: bool = False) -> AsyncEngine:
 
     if url.database and url.database != ":memory:":
         Path(url.database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, echo=echo, pool_size=1, max_overflow=0, pool_timeout=60)
+    engine = create_async_engine(url, echo=echo, pool_size=1, max_overflow=0, pool_timeout=30)
     _configure_sqlite(engine, pragmas=_WRITER_PRAGMAS, begin="BEGIN IMMEDIATE")
     return engine
 
 
 # The writer takes the write lock up front (IMMEDIATE), so a read-then-write never fails half-way;
-# readers begin deferred transactions (a snapshot, no lock) and refuse writes.
-_WRITER_PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=10000")
+# readers begin deferred transactions (a snapshot, no lock) and refuse writes. Only another process
+# can hold the lock against our one writer connection (a backup, an operator's sqlite3 shell): wait
+# for it two seconds, then fail, so a webhook answers 503 quickly instead of hanging.
+_WRITER_PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=2000")
 _READER_PRAGMAS = ("busy_timeout=10000", "query_only=ON")
+_HEALTH_PRAGMAS = ("busy_timeout=700",)
 
 
 def _configure_sqlite(engine: AsyncEngine, *, pragmas: tuple[str, ...], begin: str) -> None:
@@ -70,10 +77,52 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-async def ping(engine: AsyncEngine) -> bool:
+def create_health_engine(database_url: str, writer: AsyncEngine) -> AsyncEngine:
+    """Where /healthz proves a write can commit, without queueing behind the writer's one connection.
+
+    On SQLite a fresh connection per check (no pool) that waits at most 0.7 s for the write lock;
+    on PostgreSQL the writer's pool, which serves many connections at once.
+    """
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return writer
+    engine = create_async_engine(url, poolclass=NullPool)
+    _configure_sqlite(engine, pragmas=_HEALTH_PRAGMAS, begin="BEGIN IMMEDIATE")
+    return engine
+
+
+@dataclass(frozen=True)
+class Health:
+    ok: bool
+    problem: str = ""
+
+
+async def check_writable(engine: AsyncEngine, *, timeout: float = 1.0) -> Health:
+    """Commit a real write (a no-op update of Alembic's version row) within `timeout` seconds.
+
+    A SELECT passes while the disk is full or another process holds SQLite's write lock; a commit
+    does not. The answer names the problem so an operator knows where to look.
+    """
     try:
-        async with engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
-        return True
-    except Exception:  # noqa: BLE001 - any failure means "not healthy"
-        return False
+        async with asyncio.timeout(timeout):
+            async with engine.begin() as connection:
+                await connection.execute(text("UPDATE alembic_version SET version_num = version_num"))
+        return Health(True)
+    except TimeoutError:
+        return Health(False, f"a write did not commit within {timeout:g} s (database locked or overloaded)")
+    except (SQLAlchemyError, OSError) as error:
+        return Health(False, describe_storage_error(error))
+
+
+def describe_storage_error(error: BaseException) -> str:
+    """One line for an operator: what the database said, without connection strings or passwords."""
+    original = getattr(error, "orig", None) or error
+    message = str(original).splitlines()[0] if str(original) else type(original).__name__
+    lowered = message.lower()
+    if "locked" in lowered:
+        return f"database locked by another process ({message})"
+    if "disk" in lowered and "full" in lowered or "no space" in lowered:
+        return f"disk full ({message})"
+    if "no such table" in lowered or "does not exist" in lowered:
+        return f"database not migrated yet ({message})"
+    return f"database unavailable: {type(original).__name__}: {message}"[:300]

@@ -16,6 +16,7 @@ from pydantic import SecretStr
 
 from bot.app import OPSBOT, Opsbot, create_app
 from bot.config import OpsConfig
+from bot.server import ConnectionLimits, GuardedTCPSite, make_runner
 from bot.settings import Settings
 from slack_standin import SlackStandIn
 from slack_standin.signing import sign_request
@@ -68,6 +69,7 @@ class RunningBot:
     standin: SlackStandIn
     session: aiohttp.ClientSession
     clock: Clock
+    site: GuardedTCPSite | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -134,13 +136,16 @@ async def start_bot(
     )
     clock = clock or Clock()
     app = create_app(settings, config or test_config(), clock=clock)
-    runner = web.AppRunner(app, access_log=None)
+    limits = ConnectionLimits(
+        head_timeout=settings.http_head_timeout_seconds, max_connections=settings.http_max_connections
+    )
+    runner = make_runner(app, limits)  # the same guarded listener as `python -m bot`
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", port)
+    site = GuardedTCPSite(runner, "127.0.0.1", port, limits)
     await site.start()
-    bound = runner.addresses[0][1]
+    bound = site.bound_port
     session = aiohttp.ClientSession()
-    return RunningBot(f"http://127.0.0.1:{bound}", app, runner, standin, session, clock)
+    return RunningBot(f"http://127.0.0.1:{bound}", app, runner, standin, session, clock, site)
 
 
 async def stop_bot(bot: RunningBot) -> None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import OpsConfig, Priority
@@ -25,6 +26,8 @@ from handlers.alerts.parsers import AlertBatch, IncomingAlert
 from handlers.alerts.storms import Bucket, NewAlert, bucket_new_alerts, plan_storms
 from handlers.issues.lifecycle import IssueLifecycle
 from handlers.outbox import OutboxWriter
+from storage.database import describe_storage_error
+from storage.errors import StorageUnavailable
 from storage.models import Alert, AlertStatus, IssueStatus, utcnow
 from storage.repositories import AlertRepository, IssueRepository, OutboxRepository
 
@@ -32,6 +35,7 @@ log = logging.getLogger(__name__)
 
 _PRIORITY_RANK = {Priority.HIGH: 0, Priority.MEDIUM: 1, Priority.LOW: 2}
 MAX_DELIVERIES_PER_TRANSACTION = 64
+WRITER_WAIT_SECONDS = 2.0  # how long a webhook waits for the writer before answering 503
 
 
 @dataclass
@@ -143,11 +147,13 @@ class _Ingestion:
             self._link(alerts, issue_id)
             self.results[first.delivery].issues_opened += 1
             if grouped:
-                await writer.thread_reply(self.outbox, issue_id, self._storm_lines(alerts))
+                for reply in self._storm_lines(alerts):
+                    await writer.thread_reply(self.outbox, issue_id, reply)
         for issue, bucket in plan.joins:
             self._link(bucket.alerts, issue.id)
             self.service._raise_priority(issue, [new.alert for new in bucket.alerts])
-            await writer.thread_reply(self.outbox, issue.id, self._storm_lines(bucket.alerts))
+            for reply in self._storm_lines(bucket.alerts):
+                await writer.thread_reply(self.outbox, issue.id, reply)
             self._event(issue.id, bucket.alerts[0].alert.source, "alerts_grouped",
                         f"{len(bucket.alerts)} alert(s) joined the group",
                         {"fingerprints": [new.alert.fingerprint for new in bucket.alerts][:200]})
@@ -233,7 +239,8 @@ class _Ingestion:
             for name, value in values.items():
                 setattr(alert, name, value)
 
-    def _storm_lines(self, alerts: list[NewAlert]) -> str:
+    def _storm_lines(self, alerts: list[NewAlert]) -> list[str]:
+        """The thread replies listing these alerts: one per chunk, enqueued in order under the issue's key."""
         truncated = sum({new.delivery: new.batch.truncated_alerts for new in alerts}.values())
         return build_storm_thread_lines([new.alert for new in alerts], truncated=truncated)
 
@@ -241,6 +248,31 @@ class _Ingestion:
         self.event_rows.append(
             {"issue_id": issue_id, "actor": actor, "kind": kind, "summary": summary, "detail": detail, "at": self.now}
         )
+
+
+def _settle(
+    future: asyncio.Future[IngestResult], *, result: IngestResult | None = None, error: BaseException | None = None
+) -> None:
+    """Hand the outcome to the waiting request, unless it already gave up (withdrawn or cancelled)."""
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)  # type: ignore[arg-type]
+
+
+def _is_outage(error: BaseException) -> bool:
+    """Whether the database failed as a whole, rather than over one delivery's data."""
+    return isinstance(error, (OperationalError, InterfaceError, OSError, TimeoutError, StorageUnavailable))
+
+
+def _as_unavailable(error: BaseException) -> BaseException:
+    if isinstance(error, StorageUnavailable) or not _is_outage(error):
+        return error
+    unavailable = StorageUnavailable(describe_storage_error(error))
+    unavailable.__cause__ = error
+    return unavailable
 
 
 class AlertService:
@@ -260,12 +292,25 @@ class AlertService:
         self._queue: list[_Pending] = []
         self._committer: asyncio.Task[None] | None = None
 
-    async def ingest(self, batch: AlertBatch) -> IngestResult:
-        """Store one delivery; returns once it is committed (possibly together with others)."""
+    async def ingest(self, batch: AlertBatch, *, writer_wait_seconds: float = WRITER_WAIT_SECONDS) -> IngestResult:
+        """Store one delivery; returns once it is committed (possibly together with others).
+
+        A delivery still queued for the writer after `writer_wait_seconds` is withdrawn and refused
+        with StorageUnavailable (the webhook answers 503, the sender retries): a held lock or a
+        stuck disk must not hold every sender's connection open. Once its transaction has begun it
+        is awaited to the end, so an answer never contradicts what was stored.
+        """
         pending = _Pending(batch, asyncio.get_running_loop().create_future())
         self._queue.append(pending)
         if self._committer is None or self._committer.done():
             self._committer = asyncio.create_task(self._commit_queued(), name="opsbot-alert-commit")
+        try:
+            return await asyncio.wait_for(asyncio.shield(pending.done), timeout=writer_wait_seconds)
+        except TimeoutError:
+            if pending in self._queue:
+                self._queue.remove(pending)
+                pending.done.cancel()
+                raise StorageUnavailable("the database did not take the write in time", retry_after_seconds=2) from None
         return await pending.done
 
     def _take_group(self) -> list[_Pending]:
@@ -287,8 +332,11 @@ class AlertService:
             try:
                 results = await self._commit(group)
             except Exception as error:  # noqa: BLE001 - isolate the delivery that failed from the others
-                if len(group) == 1:
-                    group[0].done.set_exception(error)
+                if len(group) == 1 or _is_outage(error):
+                    # The database itself failed (down, locked, full): retrying one by one would
+                    # only make each sender wait longer for the same 503.
+                    for pending in group:
+                        _settle(pending.done, error=_as_unavailable(error))
                     continue
                 log.warning("%d deliveries failed together; retrying them one by one", len(group))
                 for pending in group:
@@ -296,16 +344,16 @@ class AlertService:
                 continue
             self._writer.wake()
             for pending, result in zip(group, results):
-                pending.done.set_result(result)
+                _settle(pending.done, result=result)
 
     async def _commit_alone(self, pending: _Pending) -> None:
         try:
             [result] = await self._commit([pending])
         except Exception as error:  # noqa: BLE001 - handed to the waiting request, which answers 503
-            pending.done.set_exception(error)
+            _settle(pending.done, error=_as_unavailable(error))
         else:
             self._writer.wake()
-            pending.done.set_result(result)
+            _settle(pending.done, result=result)
 
     async def _commit(self, group: list[_Pending]) -> list[IngestResult]:
         async with self._sessionmaker.begin() as session:
