@@ -34,18 +34,33 @@ async def watch_and_reload(
     stop_event: asyncio.Event,
     *,
     on_reload: Callable[[int], Any] | None = None,
+    on_ready: Callable[[], Any] | None = None,
+    on_ignored: Callable[[set[tuple[Change, str]]], Any] | None = None,
     **awatch_options: Any,
 ) -> None:
     """Run until `stop_event` is set; each settled batch of changes triggers one `kb.reload()`.
 
     `on_reload(article_count)` is called after each successful reload (metrics, tests). A failed
-    reload is logged and the previous index stays in service."""
+    reload is logged and the previous index stays in service. `on_ready()` is called once the
+    watcher has its starting point, so any change after it is seen; `on_ignored(changes)` for
+    each settled batch with no knowledge file in it (tests use both instead of sleeping)."""
     paths = kb.watched_paths()
     if not paths:
         log.warning("knowledge base: nothing to watch (no folder exists)")
         return
     awatch_options.setdefault("debounce", DEBOUNCE_MS)
-    async for changes in awatch(*paths, stop_event=stop_event, watch_filter=is_knowledge_file, **awatch_options):
+    if on_ready is not None:
+        # awatch sets up its watcher (native watches, or the polling snapshot) synchronously on the
+        # first step of the loop below, then waits in a thread: the first moment this callback can
+        # run is after that set-up.
+        asyncio.get_running_loop().call_soon(on_ready)
+    # Filtered here rather than by awatch's watch_filter, which drops an all-ignored batch unseen.
+    async for seen in awatch(*paths, stop_event=stop_event, watch_filter=None, **awatch_options):
+        changes = {(change, path) for change, path in seen if is_knowledge_file(change, path)}
+        if not changes:
+            if on_ignored is not None:
+                on_ignored(seen)
+            continue
         try:
             count = await asyncio.to_thread(kb.reload)
         except Exception:

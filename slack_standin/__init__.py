@@ -8,7 +8,8 @@ Request signing and payload builders for the other direction (Slack calling the 
 `slack_standin.signing`.
 """
 
+from .holds import Hold
 from .server import SlackStandIn
 from .state import RecordedCall
 
-__all__ = ["RecordedCall", "SlackStandIn"]
+__all__ = ["Hold", "RecordedCall", "SlackStandIn"]

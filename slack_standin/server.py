@@ -2,7 +2,7 @@
 
 Point slack_sdk at `standin.api_url` (it ends in "/" because slack_sdk joins method names onto
 it). Requests are answered in Slack's shapes; tests then read `calls`, `messages()` and `files`,
-or script trouble with `fail_next()` / `fail_all()`.
+or script trouble with `fail_next()` / `fail_all()`, or hold a method's calls with `hold()`.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from aiohttp import web
 
 from . import chat, files, views
 from .failures import Failure, FailurePlan
+from .holds import Hold, Holds
 from .page import render_page
 from .state import Headers, RecordedCall, Workspace
 from .validation import MAX_MESSAGE_BLOCKS, check_blocks
@@ -83,6 +84,7 @@ class SlackStandIn:
         self.calls: list[RecordedCall] = []
         self.workspace = Workspace()
         self._failures = FailurePlan()
+        self._holds = Holds()
         self._runner: web.AppRunner | None = None
         self._base_url: str | None = None
 
@@ -98,6 +100,7 @@ class SlackStandIn:
         self._base_url = f"http://{shown}:{bound_port}"
 
     async def stop(self) -> None:
+        self._holds.release_all()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -192,11 +195,20 @@ class SlackStandIn:
     def clear_failures(self, method: str | None = None) -> None:
         self._failures.clear(method)
 
+    def hold(self, method: str) -> Hold:
+        """Calls to `method` wait, unanswered and unrecorded, until the hold's `release()` (or stop()).
+
+        Use it as `async with standin.hold(method) as gate:` to release on leaving the block; see
+        `slack_standin.holds`. "response_url" and "file_upload" are held by those names.
+        """
+        return self._holds.add(method)
+
     def reset(self) -> None:
-        """Forget calls, messages, views, files and scripted failures; keep the server running."""
+        """Forget calls, messages, views, files, scripted failures and holds; keep the server running."""
         self.calls.clear()
         self.workspace.reset()
         self._failures.clear()
+        self._holds.release_all()
 
     def response_url(self, name: str = "r1") -> str:
         """A Slack-style response_url on the stand-in; POSTs to it are recorded as "response_url"."""
@@ -239,6 +251,7 @@ class SlackStandIn:
     async def _web_api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         args = await _read_args(request)
+        await self._holds.pass_through(method)
         status, body, headers = self._answer(request, method, args)
         self._record(request, method, args, status, body)
         return web.json_response(body, status=status, headers=headers)
@@ -253,6 +266,7 @@ class SlackStandIn:
         else:
             content = await request.read()
         args = {"file_id": file_id, "length": len(content)}
+        await self._holds.pass_through("file_upload")
         failure = self._failures.take("file_upload")
         if failure is not None:
             self._record(request, "file_upload", args, failure.status, failure.body())
@@ -273,6 +287,7 @@ class SlackStandIn:
         """Slack's response_url: answers "ok", or 400 with the error code for invalid blocks."""
         raw = await request.read()
         args = _decode_json_fields(_parse_body(raw, request.content_type))
+        await self._holds.pass_through("response_url")
         failure = self._failures.take("response_url")
         if failure is not None:
             status, body, headers = failure.status, failure.body(), failure.headers()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 from sqlalchemy import select
@@ -34,9 +33,9 @@ def human_says(bot: RunningBot, channel: str, user: str, text: str, *, thread_ts
 
 
 async def send_event(bot: RunningBot, event: dict[str, Any]) -> None:
-    started = time.monotonic()
+    """Slack's 200 comes back; that it comes before the work is done, tests show by holding a call."""
     status, _ = await bot.post_slack(event_body(event), content_type="application/json")
-    assert status == 200 and time.monotonic() - started < 3
+    assert status == 200
 
 
 async def dm(bot: RunningBot, text: str, *, user: str = ALICE, thread_ts: str | None = None) -> dict[str, Any]:
@@ -52,9 +51,8 @@ async def posts_to(bot: RunningBot, channel: str, count: int = 1) -> list[Record
 
 async def command(bot: RunningBot, name: str, text: str, *, user: str = ALICE, reply: str = "r1") -> str:
     body = slash_command_body(name, text, user_id=user, channel_id=CHANNEL, response_url=bot.standin.response_url(reply))
-    started = time.monotonic()
     status, answer = await bot.post_slack(body)
-    assert status == 200 and time.monotonic() - started < 3, "commands are acked within Slack's 3 seconds"
+    assert status == 200
     return answer
 
 
@@ -67,9 +65,8 @@ async def click(bot: RunningBot, element: dict[str, Any], *, user: str = ALICE, 
                 message: dict[str, Any] | None = None, trigger_id: str = "1900000000.1.trigger") -> None:
     body = block_actions_body(element["action_id"], element["value"], user_id=user, message=message,
                               response_url=bot.standin.response_url(reply), trigger_id=trigger_id)
-    started = time.monotonic()
     status, _ = await bot.post_slack(body)
-    assert status == 200 and time.monotonic() - started < 3
+    assert status == 200
 
 
 def elements(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from slack_standin import SlackStandIn
-from storage.models import OutboxItem, OutboxStatus
+from storage.models import OutboxItem, OutboxStatus, SlackMessage
 from tests.harness import RunningBot, fixture_json, start_bot, stop_bot, test_config
+
+HANG_GUARD_SECONDS = 60  # longer than the app's own shutdown fallbacks (10 s, 15 s), so those show as failures
 
 
 async def test_rate_limited_post_is_retried_after_retry_after(bot: RunningBot) -> None:
@@ -83,22 +87,61 @@ async def test_nothing_is_lost_across_a_slack_outage_and_a_crash(database_url: s
 
 
 async def test_posts_to_one_channel_are_paced(database_url: str, standin: SlackStandIn) -> None:
+    """The pacer gives a channel's k-th post a slot k intervals after the first one's.
+
+    So the k-th post reaches Slack no earlier than k intervals after the alerts were sent. A busy
+    machine only makes posts later, which this bound allows; gaps between two arrivals prove
+    nothing (a late post and an on-time one arrive together). Without pacing, the six posts of
+    one webhook go out at once, well inside the second this asks them to spread over.
+    """
+    per_second = 5
     config = test_config(
         storm={"threshold": 100},
-        delivery={"channel_messages_per_second": 5, "poll_interval_seconds": 0.05, "lease_seconds": 5},
+        delivery={"channel_messages_per_second": per_second, "poll_interval_seconds": 0.05, "lease_seconds": 5},
     )
     running = await start_bot(database_url, standin, config=config)
     try:
-        for n in range(6):
-            await running.post_webhook("generic", {"title": f"Check {n}", "dedup_key": f"k{n}"})
-        posts = await standin.wait_for("chat.postMessage", count=6, timeout=10)
-        gaps = [b.at - a.at for a, b in zip(posts, posts[1:])]
-        assert min(gaps) >= 0.15  # ~5/s, never a burst
+        alerts = [{"title": f"Check {n}", "dedup_key": f"k{n}"} for n in range(6)]
+        sent = time.time()  # the clock the stand-in stamps calls with
+        status, answer = await running.post_webhook("generic", {"alerts": alerts})
+        assert status == 202 and answer["issues_opened"] == 6, answer
+        posts = await standin.wait_for("chat.postMessage", count=6, timeout=15)
+        assert {post.args["channel"] for post in posts} == {"#alerts"}
+        arrived = sorted(post.at - sent for post in posts)
+        earliest = [k / per_second - 0.01 for k in range(6)]  # 10 ms for the clocks' rounding
+        assert all(at >= bound for at, bound in zip(arrived, earliest)), (arrived, earliest)
     finally:
         await stop_bot(running)
 
 
-async def test_worker_shutdown_is_prompt(bot: RunningBot) -> None:
-    started = asyncio.get_running_loop().time()
-    await bot.runner.cleanup()
-    assert asyncio.get_running_loop().time() - started < 5
+async def test_shutdown_finishes_the_delivery_in_flight_and_the_worker_stops_by_itself(
+    database_url: str, standin: SlackStandIn
+) -> None:
+    bot = await start_bot(database_url, standin)
+    [worker] = [task for task in asyncio.all_tasks() if task.get_name() == "opsbot-delivery"]
+    async with standin.hold("chat.postMessage") as slack:
+        status, _ = await bot.post_webhook("generic", {"title": "Disk full", "dedup_key": "d1"})
+        assert status == 202
+        await slack.wait_for_waiting(1)  # the message is on its way and Slack has not answered
+        shutdown = asyncio.create_task(stop_bot(bot))
+
+        async def stopped_listening() -> bool:
+            return not bot.runner.sites
+
+        await bot.wait_until(stopped_listening)  # shutdown is under way
+        assert not shutdown.done() and not worker.done()  # shutdown waits for the delivery in flight
+    # Released: Slack answers, the worker records it and returns; a worker that ignored its stop
+    # would be cancelled by the app's fallback instead. The guard only keeps a hang from lasting.
+    await asyncio.wait_for(shutdown, timeout=HANG_GUARD_SECONDS)
+    assert worker.done() and not worker.cancelled() and worker.exception() is None
+    assert len(standin.calls_to("chat.postMessage")) == 1
+
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            statuses = (await connection.execute(select(OutboxItem.status))).scalars().all()
+            messages = (await connection.execute(select(SlackMessage.ts))).scalars().all()
+    finally:
+        await engine.dispose()
+    assert statuses == [OutboxStatus.DONE]  # recorded before the database closed: no repost on restart
+    assert messages == [standin.calls_to("chat.postMessage")[0].response["ts"]]

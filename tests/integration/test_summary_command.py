@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import AsyncIterator
 
@@ -24,13 +23,11 @@ async def managed_bot(database_url: str, standin: SlackStandIn) -> AsyncIterator
     await stop_bot(running)
 
 
-async def _ask(bot: RunningBot, text: str, user: str, name: str = "summary") -> tuple[float, str]:
+async def _ask(bot: RunningBot, text: str, user: str, name: str = "summary") -> str:
     response_url = bot.standin.response_url(name)
-    started = time.monotonic()
     status, _ = await bot.post_slack(slash_command_body("/summary", text, user_id=user, response_url=response_url))
-    acked = time.monotonic() - started
     assert status == 200
-    return acked, name
+    return name
 
 
 def _text(call) -> str:  # type: ignore[no-untyped-def]
@@ -41,13 +38,14 @@ async def test_a_manager_gets_the_figures_and_the_chart(managed_bot: RunningBot)
     bot = managed_bot
     async with bot.opsbot.sessionmaker.begin() as session:
         await seed_log(session)
-    acked, _ = await _ask(bot, PERIOD, MANAGER)
-    started = time.monotonic()
-    assert acked < 3.0
+    # How fast the figures come is bench/summary_1m.py's to measure; here: the ack comes first, then
+    # the figures, then the chart.
+    async with bot.standin.hold("response_url") as answering:
+        await _ask(bot, PERIOD, MANAGER)  # Slack has its ack ...
+        await answering.wait_for_waiting(1)  # ... while the figures are still held on their way
+        assert not bot.standin.calls_to("files.getUploadURLExternal")
 
     [reply] = await bot.standin.wait_for("response_url")
-    answered = time.monotonic() - started
-    assert answered < 3.0  # well inside Slack's limits even on a busy test machine; bench/summary_1m.py measures
     assert reply.args["response_type"] == "ephemeral"
     blocks = reply.args["blocks"]
     title = "📊 Summary: 2026-10-01 – 2026-10-10"

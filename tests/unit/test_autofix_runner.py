@@ -78,11 +78,11 @@ async def test_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:
         "print('started', flush=True)\n"
         "time.sleep(60)\n"
     )
-    started = time.monotonic()
-    outcome = await StepRunner({}).run(_command("-c", script, str(pids), timeout=1.5))
+    # The guard is no stopwatch: the program sleeps a minute, so only a runner that waits for it out
+    # instead of killing it comes near the guard.
+    outcome = await asyncio.wait_for(StepRunner({}).run(_command("-c", script, str(pids), timeout=1.5)), timeout=45)
     assert outcome.status == StepStatus.TIMED_OUT and "process group killed" in outcome.detail
     assert "started" in outcome.output
-    assert time.monotonic() - started < 10
     grandchild = int(pids.read_text())
     deadline = time.monotonic() + 5
     while _alive(grandchild) and time.monotonic() < deadline:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
 from knowledge_base import KnowledgeBase
@@ -33,43 +34,55 @@ def test_reload_picks_up_new_changed_and_deleted_files(tmp_path: Path) -> None:
     assert kb.article("printer") is None
 
 
+WATCH_QUICKLY = {"debounce": 50, "step": 20, "force_polling": True, "poll_delay_ms": 50}
+GUARD_SECONDS = 10  # bounds each wait for the watcher; the watcher's own pace is not under test
+
+
 async def test_watcher_reloads_when_a_file_appears(tmp_path: Path) -> None:
     kb = KnowledgeBase.load([seed(tmp_path)])
-    stop = asyncio.Event()
-    reloaded = asyncio.Event()
+    stop, ready, reloaded = asyncio.Event(), asyncio.Event(), asyncio.Event()
     watcher = asyncio.create_task(
-        watch_and_reload(kb, stop, on_reload=lambda count: reloaded.set(), debounce=50, step=20, force_polling=True, poll_delay_ms=50)
+        watch_and_reload(kb, stop, on_ready=ready.set, on_reload=lambda count: reloaded.set(), **WATCH_QUICKLY)
     )
     try:
-        await asyncio.sleep(0.3)  # let the watcher take its first snapshot
+        await asyncio.wait_for(ready.wait(), timeout=GUARD_SECONDS)  # the watcher has its starting point
         (tmp_path / "printer.md").write_text(ARTICLE, encoding="utf-8")
-        await asyncio.wait_for(reloaded.wait(), timeout=10)
+        await asyncio.wait_for(reloaded.wait(), timeout=GUARD_SECONDS)
         assert kb.search("printer on fire")[0].title == "Printer on fire"
     finally:
         stop.set()
-        await asyncio.wait_for(watcher, timeout=10)
+        await asyncio.wait_for(watcher, timeout=GUARD_SECONDS)
 
 
 async def test_watcher_ignores_files_that_are_not_markdown(tmp_path: Path) -> None:
     kb = KnowledgeBase.load([seed(tmp_path)])
-    stop = asyncio.Event()
+    stop, ready = asyncio.Event(), asyncio.Event()
     reloads: list[int] = []
-    reloaded = asyncio.Event()
-
-    def record(count: int) -> None:
-        reloads.append(count)
-        reloaded.set()
-
+    ignored: list[str] = []
     watcher = asyncio.create_task(
-        watch_and_reload(kb, stop, on_reload=record, debounce=50, step=20, force_polling=True, poll_delay_ms=50)
+        watch_and_reload(
+            kb, stop, on_ready=ready.set, on_reload=reloads.append,
+            on_ignored=lambda changes: ignored.extend(path for _, path in changes), **WATCH_QUICKLY,
+        )
     )
     try:
-        await asyncio.sleep(0.3)
+        await asyncio.wait_for(ready.wait(), timeout=GUARD_SECONDS)
         (tmp_path / "notes.txt").write_text("not an article", encoding="utf-8")
-        await asyncio.sleep(0.3)  # several polls: a reload for the .txt file would happen here
+        await until(lambda: any(path.endswith("notes.txt") for path in ignored))
+        assert reloads == []  # the batch with the .txt in it is handled, and nothing was reloaded
+
         (tmp_path / "printer.md").write_text(ARTICLE, encoding="utf-8")
-        await asyncio.wait_for(reloaded.wait(), timeout=10)
+        await until(lambda: bool(reloads))
         assert reloads == [2]
     finally:
         stop.set()
-        await asyncio.wait_for(watcher, timeout=10)
+        await asyncio.wait_for(watcher, timeout=GUARD_SECONDS)
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    """Poll the watcher's reports until `condition` holds, for at most GUARD_SECONDS."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + GUARD_SECONDS
+    while not condition():
+        assert loop.time() < deadline, "the watcher did not report in time"
+        await asyncio.sleep(0.02)
