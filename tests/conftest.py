@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-import itertools
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import AsyncIterator, Iterator
 
 import pytest
 
 from slack_standin import SlackStandIn
+from storage.database import create_engine
+from storage.migrations import upgrade_to_head
 from tests.harness import BOT_TOKEN, RunningBot, start_bot, stop_bot
-from tests.support.postgres import PostgresServer, postgres_server  # noqa: F401 - fixture
+from tests.support.postgres import PostgresServer, postgres_server, scratch_database  # noqa: F401 - fixture
 
-_database_counter = itertools.count(1)
+MIGRATED_TEMPLATE = "opsbot_migrated"
+_BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
 @pytest.fixture
@@ -27,18 +32,47 @@ def sqlite_url(tmp_path) -> str:  # type: ignore[no-untyped-def]
     return f"sqlite+aiosqlite:///{tmp_path / 'opsbot.db'}"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=_BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    """Each storage-touching test runs on SQLite and on the PostgreSQL server the suite started."""
+    """Each storage-touching test runs on SQLite and on the PostgreSQL server the suite started.
+
+    The PostgreSQL database is a copy of the session's migrated template, so the bot's start-up
+    migration finds it at head and does nothing.
+    """
+    yield from _database(request, tmp_path, migrated=True)
+
+
+@pytest.fixture(params=_BACKENDS)
+def empty_database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """Like `database_url`, but without a schema on PostgreSQL too: for tests of the migrations themselves."""
+    yield from _database(request, tmp_path, migrated=False)
+
+
+def _database(request: pytest.FixtureRequest, tmp_path: Path, *, migrated: bool) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'opsbot.db'}"
         return
-    server: PostgresServer = request.getfixturevalue("postgres_server")
-    name = f"t{next(_database_counter)}_{request.node.name[:30]}".lower()
-    name = "".join(ch if ch.isalnum() else "_" for ch in name)
-    url = server.create_database(name)
-    yield url
-    server.drop_database(name)
+    template = request.getfixturevalue("postgres_migrated_template") if migrated else None
+    with scratch_database(request.getfixturevalue("postgres_server"), request, template=template) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def postgres_migrated_template(postgres_server: PostgresServer) -> str:
+    """A database migrated to the Alembic head once a session, the template of each test's database."""
+    url = postgres_server.create_database(MIGRATED_TEMPLATE)
+
+    async def migrate() -> None:
+        engine = create_engine(url)
+        try:
+            await upgrade_to_head(engine)
+        finally:
+            await engine.dispose()
+
+    with ThreadPoolExecutor(1) as thread:  # a loop of its own, whatever loop runs in this thread
+        thread.submit(asyncio.run, migrate()).result()
+    postgres_server.mark_template(MIGRATED_TEMPLATE)
+    return MIGRATED_TEMPLATE
 
 
 @pytest.fixture

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 
 from storage.database import create_engine
-from storage.migrations import upgrade_to_head
+from storage.migrations import alembic_config, upgrade_to_head
 from storage.models import Base
 
 
-async def test_migrations_match_the_models(database_url: str) -> None:
-    engine = create_engine(database_url)
+async def test_migrations_match_the_models(empty_database_url: str) -> None:
+    engine = create_engine(empty_database_url)
     try:
         await upgrade_to_head(engine)
         await upgrade_to_head(engine)  # applying twice is a no-op
@@ -26,3 +28,15 @@ async def test_migrations_match_the_models(database_url: str) -> None:
         assert diff == []
     finally:
         await engine.dispose()
+
+
+@pytest.mark.parametrize("database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+async def test_a_tests_postgres_database_is_already_at_head(database_url: str) -> None:
+    """It is a copy of the session's migrated template, so the bot's start-up migration has nothing to do."""
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            current = await connection.run_sync(lambda sync: MigrationContext.configure(sync).get_current_heads())
+    finally:
+        await engine.dispose()
+    assert current == tuple(ScriptDirectory.from_config(alembic_config()).get_heads())

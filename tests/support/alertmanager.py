@@ -13,24 +13,21 @@ them at teardown, failed test or not; import it into a conftest:
 
 from __future__ import annotations
 
-import atexit
 import json
 import os
 import shutil
-import socket
-import subprocess
-import tempfile
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pytest
 
-HOST = "127.0.0.1"
+from tests.support.processes import HOST, ServerError, ServerProcess
+
 RECEIVER = "opsbot"
 _BINARY_NAMES = ("prometheus-alertmanager", "alertmanager")  # Debian's name, then upstream's
 
@@ -43,7 +40,7 @@ MISSING_MESSAGE = (
 _loopback = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-class AlertmanagerError(RuntimeError):
+class AlertmanagerError(ServerError):
     """Alertmanager could not be started or refused a request; the message includes its log tail."""
 
 
@@ -57,21 +54,8 @@ def find_alertmanager() -> Path | None:
     return fallback if os.access(fallback, os.X_OK) else None
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
 def _now_rfc3339() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _tail(path: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
 
 
 class AlertmanagerServer:
@@ -98,17 +82,17 @@ class AlertmanagerServer:
         self.group_by = list(group_by)
         self.max_alerts = max_alerts
         self.binary = binary
-        self.start_timeout = start_timeout
-        self.port: int | None = None
         self.config_path: Path | None = None
         self.startup_seconds: float | None = None
-        self._tmp: Path | None = None
-        self._process: subprocess.Popen[bytes] | None = None
-        self._log: IO[bytes] | None = None
+        self._process = ServerProcess("Alertmanager", error=AlertmanagerError, start_timeout=start_timeout)
+
+    @property
+    def port(self) -> int | None:
+        return self._process.port
 
     @property
     def url(self) -> str:
-        if self.port is None or self._process is None:
+        if self.port is None:
             raise AlertmanagerError("Alertmanager is not running; call start() first")
         return f"http://{HOST}:{self.port}"
 
@@ -142,48 +126,36 @@ class AlertmanagerServer:
         self.stop()
 
     def start(self) -> None:
-        if self._tmp is not None:
+        if self._process.directory is not None:
             raise AlertmanagerError("Alertmanager is already running")
         began = time.monotonic()
-        if self.binary is None:
-            self.binary = find_alertmanager()
-        if self.binary is None:
+        binary = self.binary = self.binary or find_alertmanager()
+        if binary is None:
             raise AlertmanagerError(MISSING_MESSAGE)
-        self._tmp = Path(tempfile.mkdtemp(prefix="opsbot-am-"))
-        atexit.register(self.stop)
         try:
-            self.config_path = self._tmp / "alertmanager.yml"
-            self.config_path.write_text(json.dumps(self.config(), indent=2) + "\n")
-            self._start_on_free_port()
+            directory = self._process.make_directory("opsbot-am-")
+            config_path = self.config_path = directory / "alertmanager.yml"
+            config_path.write_text(json.dumps(self.config(), indent=2) + "\n")
+            self._process.start(
+                lambda port: [
+                    str(binary),
+                    f"--config.file={config_path}",
+                    f"--storage.path={directory / 'data'}",
+                    f"--web.listen-address={HOST}:{port}",
+                    f"--web.external-url=http://{HOST}:{port}",
+                    "--cluster.listen-address=",
+                ],
+                ready=_answers_ready,
+                env={key: value for key, value in os.environ.items() if not key.lower().endswith("_proxy")},
+            )
         except BaseException:
             self.stop()
             raise
         self.startup_seconds = time.monotonic() - began
 
     def stop(self) -> None:
-        """Kill Alertmanager and delete its directory. Idempotent; safe after a failed start."""
-        process, self._process = self._process, None
-        if process is not None:
-            self._end(process)
-        if self._log is not None:
-            self._log.close()
-            self._log = None
-        tmp, self._tmp = self._tmp, None
-        if tmp is not None:
-            atexit.unregister(self.stop)
-            shutil.rmtree(tmp, ignore_errors=True)
-        self.port = None
-
-    @staticmethod
-    def _end(process: subprocess.Popen[bytes]) -> None:
-        if process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        """Stop Alertmanager and delete its directory. Idempotent; safe after a failed start."""
+        self._process.stop()
 
     # -- alerts ------------------------------------------------------------------------------
 
@@ -208,60 +180,12 @@ class AlertmanagerServer:
         now = _now_rfc3339()
         self.post_alerts([{**alert, "endsAt": now} for alert in alerts])
 
-    # -- internals ---------------------------------------------------------------------------
 
-    def _start_on_free_port(self) -> None:
-        assert self._tmp is not None and self.config_path is not None
-        log_path = self._tmp / "alertmanager.log"
-        env = {key: value for key, value in os.environ.items() if not key.lower().endswith("_proxy")}
-        for _attempt in range(3):
-            port = _free_port()
-            self._log = open(log_path, "wb")
-            self._process = subprocess.Popen(
-                [
-                    str(self.binary),
-                    f"--config.file={self.config_path}",
-                    f"--storage.path={self._tmp / 'data'}",
-                    f"--web.listen-address={HOST}:{port}",
-                    f"--web.external-url=http://{HOST}:{port}",
-                    "--cluster.listen-address=",
-                ],
-                stdin=subprocess.DEVNULL,
-                stdout=self._log,
-                stderr=subprocess.STDOUT,
-                cwd=self._tmp,
-                env=env,
-            )
-            self.port = port
-            if self._wait_until_ready(log_path):
-                return
-            # Exited: retry only if another process took the port between our probe and its bind.
-            self._log.close()
-            self._log = None
-            self._process = None
-            if "address already in use" not in _tail(log_path, 100):
-                break
-        raise AlertmanagerError(
-            f"Alertmanager exited during start-up\n--- log tail ---\n{_tail(log_path)}"
-        )
-
-    def _wait_until_ready(self, log_path: Path) -> bool:
-        """True once /-/ready answers 200, False if the process exited; raises on time-out."""
-        assert self._process is not None
-        deadline = time.monotonic() + self.start_timeout
-        while self._process.poll() is None:
-            try:
-                with _loopback.open(f"http://{HOST}:{self.port}/-/ready", timeout=2) as response:
-                    if response.status == 200:
-                        return True
-            except (urllib.error.URLError, OSError):
-                pass
-            if time.monotonic() > deadline:
-                raise AlertmanagerError(
-                    f"Alertmanager on {HOST}:{self.port} not ready within {self.start_timeout:.0f} s"
-                    f"\n--- log tail ---\n{_tail(log_path)}"
-                )
-            time.sleep(0.05)
+def _answers_ready(port: int) -> bool:
+    try:
+        with _loopback.open(f"http://{HOST}:{port}/-/ready", timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
         return False
 
 

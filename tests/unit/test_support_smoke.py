@@ -17,14 +17,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-# The project conftest imports these too; both definitions share one server per session.
 from tests.support.alertmanager import AlertmanagerFactory, AlertmanagerServer, alertmanager_factory  # noqa: F401
-from tests.support.postgres import (  # noqa: F401
-    PostgresServer,
-    find_postgres_bindir,
-    postgres_database_url,
-    postgres_server,
-)
+# `postgres_server` comes from the project conftest: importing it here too would start a second server.
+from tests.support.postgres import PostgresServer, find_postgres_bindir, postgres_database_url  # noqa: F401
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, interval: float = 0.05) -> Any:
@@ -86,7 +81,7 @@ def webhook_recorder() -> Iterator[WebhookRecorder]:
 def test_find_postgres_bindir_finds_server_binaries() -> None:
     bindir = find_postgres_bindir()
     assert bindir is not None, "install Debian's postgresql package"
-    assert (bindir / "initdb").exists() and (bindir / "pg_ctl").exists()
+    assert (bindir / "initdb").exists() and (bindir / "postgres").exists()
 
 
 @pytest.mark.postgres
@@ -115,6 +110,29 @@ async def test_postgres_server_serves_asyncpg_and_sqlalchemy(
         await engine.dispose()
     # Each test's database is its own: the shared `opsbot` database has no such table.
     assert postgres_server.run_sql("select to_regclass('note') is null").strip() == "t"
+
+
+@pytest.mark.postgres
+def test_postgres_databases_copy_a_template(postgres_server: PostgresServer) -> None:
+    postgres_server.create_database("smoke_template")
+    postgres_server.run_sql("create table note (body text); insert into note values ('copied')", "smoke_template")
+    postgres_server.mark_template("smoke_template")
+    postgres_server.create_database("smoke_copy", template="smoke_template")
+    try:
+        assert postgres_server.run_sql("select body from note", "smoke_copy").strip() == "copied"
+    finally:
+        postgres_server.drop_database("smoke_copy")
+
+
+@pytest.mark.postgres
+def test_postgres_server_stops_its_process_and_deletes_its_directory() -> None:
+    with PostgresServer() as server:
+        port = server.port
+        assert port is not None and port_is_open(port)
+        directory = server.directory
+        assert directory is not None and (directory / "data" / "PG_VERSION").exists()
+    assert not port_is_open(port)
+    assert not directory.exists()
 
 
 @pytest.mark.alertmanager
