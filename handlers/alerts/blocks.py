@@ -6,6 +6,7 @@ of an issue every time it posts or updates the message.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Sequence
@@ -13,16 +14,21 @@ from typing import Any, Sequence
 from handlers.actions.ids import ISSUE_ACTIONS_BLOCK_ID, IssueAction
 from handlers.alerts.parsers import IncomingAlert
 from handlers.blockkit import (
+    FALLBACK_TEXT_LIMIT,
+    SECTION_TEXT_LIMIT,
     actions,
     alert_text_to_mrkdwn,
     button,
     cap_blocks,
+    code,
     context,
     escape,
     fields_section,
     humanize_duration,
     link,
     mrkdwn_section,
+    mrkdwn_text,
+    pack_lines,
     slack_date,
     truncate,
 )
@@ -41,6 +47,7 @@ LINK_ANNOTATIONS = (
     ("silence", "Silence"),
 )
 STORM_LIST_LIMIT = 10
+STORM_THREAD_HEADER_ROOM = 100  # the "*N alert(s) joined this group (i/n):*" line above each reply's list
 
 
 @dataclass(frozen=True)
@@ -95,7 +102,7 @@ def _who(actor: str | None) -> str:
     """Slack user ids become mentions; sources (alertmanager, grafana) stay plain words."""
     if not actor:
         return "someone"
-    if actor[:1] in ("U", "W") and actor[1:].isalnum() and actor.upper() == actor:
+    if re.fullmatch(r"[UW][A-Z0-9]+", actor):
         return f"<@{actor}>"
     return escape(actor)
 
@@ -161,7 +168,7 @@ def _key_labels(view: IssueMessageView) -> str:
     if not view.alerts:
         return ""
     labels = view.alerts[0].labels
-    shown = [f"`{escape(name)}={escape(truncate(labels[name], 80))}`" for name in view.key_labels if labels.get(name)]
+    shown = [code(f"{name}={truncate(labels[name], 80)}") for name in view.key_labels if labels.get(name)]
     return " ".join(shown)
 
 
@@ -238,8 +245,8 @@ def build_issue_message(view: IssueMessageView) -> tuple[str, list[dict[str, Any
     buttons = build_issue_buttons(view)
     if buttons:
         blocks.append(buttons)
-    fallback = f"[{issue.priority}] {issue.title} (#{issue.id}, {issue.status})"
-    return truncate(fallback, 3000), cap_blocks(blocks)
+    fallback = escape(f"[{issue.priority}] {truncate(issue.title, 500)} (#{issue.id}, {issue.status})")
+    return mrkdwn_text(fallback, FALLBACK_TEXT_LIMIT), cap_blocks(blocks)
 
 
 def build_resolved_line(issue: Issue, source: str) -> str:
@@ -247,13 +254,23 @@ def build_resolved_line(issue: Issue, source: str) -> str:
     return f"{RESOLVED_MARKER} Resolved by {escape(source)} after {took}."
 
 
-def build_storm_thread_lines(alerts: Sequence[IncomingAlert], *, truncated: int = 0) -> str:
-    """The list of alerts that joined a grouped issue, for its thread (one reply, within limits)."""
-    lines = [f"*{len(alerts)} alert(s) joined this group:*"]
-    for alert in alerts:
-        where = alert.labels.get("instance") or alert.labels.get("service") or alert.labels.get("job") or ""
-        summary = alert.annotations.get("summary") or alert.alertname
-        lines.append(f"• `{escape(truncate(where, 80))}` {escape(truncate(summary, 150))}")
+def _storm_thread_line(alert: IncomingAlert) -> str:
+    where = alert.labels.get("instance") or alert.labels.get("service") or alert.labels.get("job") or alert.fingerprint
+    summary = alert.annotations.get("summary") or alert.alertname
+    return f"• {code(truncate(where, 80))} {escape(truncate(summary, 150))}"
+
+
+def build_storm_thread_lines(alerts: Sequence[IncomingAlert], *, truncated: int = 0) -> list[str]:
+    """Every alert that joined a grouped issue, for its thread: as many replies as the list needs,
+    each within a section's 3,000 characters, to be posted in order. The issue message promises
+    that "the full list is in the thread", so nothing here may be cut."""
+    lines = [_storm_thread_line(alert) for alert in alerts]
     if truncated:
         lines.append(f"_…plus {truncated} more that the monitoring system left out of its notification._")
-    return truncate("\n".join(lines), 3000)
+    chunks = pack_lines(lines, limit=SECTION_TEXT_LIMIT - STORM_THREAD_HEADER_ROOM) or [""]
+    if len(chunks) == 1:
+        return [f"*{len(alerts)} alert(s) joined this group:*\n{chunks[0]}".rstrip()]
+    return [
+        f"*{len(alerts)} alert(s) joined this group ({number}/{len(chunks)}):*\n{chunk}"
+        for number, chunk in enumerate(chunks, start=1)
+    ]

@@ -207,5 +207,5 @@ def build_issue_detail(timeline: IssueTimeline) -> tuple[str, list[dict[str, Any
         blocks.append(context(f"{timeline.earlier} earlier event(s) not shown."))
     for chunk in pack_lines([_event_line(event) for event in timeline.events]):
         blocks.append(mrkdwn_section(chunk))
-    fallback = f"#{issue.id} {issue.title} ({issue.status}, {issue.priority})"
+    fallback = escape(f"#{issue.id} {truncate(issue.title, 500)} ({issue.status}, {issue.priority})")
     return truncate(fallback, SECTION_TEXT_LIMIT), cap_blocks(blocks)

@@ -7,23 +7,27 @@ their output) and the matching knowledge-base article.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Sequence
 
 from handlers.alerts.blocks import LINK_ANNOTATIONS, AlertLine
 from handlers.blockkit import (
+    FALLBACK_TEXT_LIMIT,
     MODAL_BLOCK_LIMIT,
     SECTION_TEXT_LIMIT,
     actions,
     alert_text_to_mrkdwn,
     button,
     cap_blocks,
+    code,
     context,
     escape,
     fields_section,
     link,
     mrkdwn_section,
+    mrkdwn_text,
     slack_date,
     truncate,
 )
@@ -184,14 +188,14 @@ def build_escalation_modal(form: EscalationForm) -> dict[str, Any]:
 
 def mention_user(user_id: str) -> str:
     """Slack user ids become mentions; "opsbot" and other sources stay words."""
-    if user_id[:1] in ("U", "W") and user_id.isalnum() and user_id.upper() == user_id:
+    if re.fullmatch(r"[UW][A-Z0-9]*", user_id):
         return f"<@{user_id}>"
     return escape(user_id)
 
 
 def channel_ref(channel: str) -> str:
     """A channel id becomes a link to the channel; a name stays as written."""
-    if channel[:1] in ("C", "G") and channel.isalnum() and channel.upper() == channel:
+    if re.fullmatch(r"[CG][A-Z0-9]*", channel):
         return f"<#{channel}>"
     return escape(channel)
 
@@ -219,7 +223,7 @@ def _who_line(notice: EscalationNotice) -> str:
 def _issue_fields(ctx: EscalationContext) -> list[str]:
     issue = ctx.issue
     fields = [
-        f"*Issue*\n#{issue.id}" + (f" in <#{ctx.message_channel}>" if ctx.message_channel else ""),
+        f"*Issue*\n#{issue.id}" + (f" in {channel_ref(ctx.message_channel)}" if ctx.message_channel else ""),
         f"*Priority*\n{escape(issue.priority)}",
         f"*Category*\n{escape(issue.category)}",
         f"*Status*\n{escape(issue.status)}",
@@ -236,7 +240,7 @@ def _labels(alert: AlertLine) -> str:
     shown: list[str] = []
     items = sorted(alert.labels.items())
     for key, value in items:
-        label = f"`{escape(truncate(key, 60))}={escape(truncate(value, 120))}`"
+        label = code(f"{truncate(key, 60)}={truncate(value, 120)}")
         if len(shown) >= LABELS_LIMIT or sum(len(part) + 1 for part in shown) + len(label) > budget:
             break
         shown.append(label)
@@ -284,7 +288,7 @@ def _timeline(ctx: EscalationContext) -> str:
 
 def _runbook_run(run: RunbookAttempt) -> str:
     head = (
-        f"🛠️ Runbook `{escape(truncate(run.runbook_id, 100))}` *{escape(run.status)}* "
+        f"🛠️ Runbook {code(truncate(run.runbook_id, 100))} *{escape(run.status)}* "
         f"({slack_date(run.started_at, '{time}')}, by {mention_user(run.requested_by)})"
     )
     body = run.error or ""
@@ -343,8 +347,8 @@ def build_escalation_message(
         )
     )
     prefix = f"<!subteam^{notice.usergroup}> " if audience == "channel" and notice.usergroup else ""
-    fallback = f"{prefix}Issue #{ctx.issue.id} escalated to {notice.team_name}: {ctx.issue.title}"
-    return truncate(fallback, 3000), cap_blocks(blocks)
+    what = escape(f"Issue #{ctx.issue.id} escalated to {notice.team_name}: {truncate(ctx.issue.title, 500)}")
+    return mrkdwn_text(prefix + what, FALLBACK_TEXT_LIMIT), cap_blocks(blocks)
 
 
 def build_escalation_thread_line(notice: EscalationNotice, channel: str) -> str:

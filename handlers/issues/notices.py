@@ -36,7 +36,7 @@ def build_assigned_line(actor: str, assignee: str) -> str:
 
 
 def build_assignee_message(issue_id: int, title: str, actor: str) -> tuple[str, list[dict[str, Any]]]:
-    text = f"<@{actor}> assigned you issue #{issue_id}: {truncate(title, 200)}"
+    text = f"<@{actor}> assigned you issue #{issue_id}: {escape(truncate(title, 200))}"
     blocks = [
         mrkdwn_section(f"👤 <@{actor}> assigned you *issue #{issue_id}*: {escape(truncate(title, 300))}"),
         context(f"See it with `/issue show {issue_id}`; comment with `/issue comment {issue_id} …`"),
@@ -45,7 +45,7 @@ def build_assignee_message(issue_id: int, title: str, actor: str) -> tuple[str, 
 
 
 def build_reporter_confirmation(issue_id: int, title: str, channel: str) -> tuple[str, list[dict[str, Any]]]:
-    text = f"Issue #{issue_id} is logged: {truncate(title, 200)}"
+    text = f"Issue #{issue_id} is logged: {escape(truncate(title, 200))}"
     blocks = [
         mrkdwn_section(
             f"✅ Thanks — *issue #{issue_id}* is logged: {escape(truncate(title, 300))}\n"

@@ -132,7 +132,7 @@ def build_answer(answer: Answer, *, public: bool = False) -> tuple[str, list[dic
             ],
         )
     )
-    return truncate(f"📖 {heading(best)}", FALLBACK_TEXT_LIMIT), cap_blocks(blocks)
+    return f"📖 {escape(truncate(heading(best), 500))}", cap_blocks(blocks)
 
 
 def build_no_answer(answer: Answer, *, public: bool = False) -> tuple[str, list[dict[str, Any]]]:

@@ -118,7 +118,7 @@ def test_notices_keep_mentions_but_never_broadcast() -> None:
     line = build_comment_line("U0BOB", "ping <@U0ANN|ann> and <!here> and <!subteam^S0OPS|@ops>")
     assert "<@U0ANN|ann>" in line and "<!here>" not in line and "<!subteam" not in line
     text, blocks = build_reporter_confirmation(3, "Disk <full>", "C0HELP")
-    assert text == "Issue #3 is logged: Disk <full>"
+    assert text == "Issue #3 is logged: Disk &lt;full&gt;"  # the notification text is mrkdwn too
     assert "Disk &lt;full&gt;" in json.dumps(blocks) and "<#C0HELP>" in json.dumps(blocks)
     assert channel_reference("#help-desk") == "#help-desk"
 

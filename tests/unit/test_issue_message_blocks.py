@@ -121,13 +121,24 @@ def test_helpers() -> None:
     assert len(capped) == 50 and capped[-1]["type"] == "context"
 
 
-def test_storm_thread_list_is_one_bounded_reply() -> None:
+def test_storm_thread_lists_every_alert_in_replies_within_limits() -> None:
     alerts = [
         IncomingAlert("alertmanager", f"f{n}", AlertStatus.FIRING, {"alertname": "A", "instance": f"i-{n}"}, {}, NOW)
         for n in range(500)
     ]
-    text = build_storm_thread_lines(alerts, truncated=12)
-    assert len(text) <= 3000 and text.startswith("*500 alert(s) joined this group:*")
+    replies = build_storm_thread_lines(alerts, truncated=12)
+    assert len(replies) > 1 and all(len(reply) <= 3000 for reply in replies)
+    assert [reply.splitlines()[0] for reply in replies] == [
+        f"*500 alert(s) joined this group ({n}/{len(replies)}):*" for n in range(1, len(replies) + 1)
+    ]
+    listed = [line for reply in replies for line in reply.splitlines()[1:]]
+    assert listed[:-1] == [f"• `i-{n}` A" for n in range(500)]  # every alert, in order
+    assert "12 more that the monitoring system left out" in listed[-1]
+
+
+def test_a_short_storm_list_is_one_reply() -> None:
+    alerts = [IncomingAlert("alertmanager", f"fp{n}", AlertStatus.FIRING, {"alertname": "A"}, {}, NOW) for n in range(3)]
+    assert build_storm_thread_lines(alerts) == ["*3 alert(s) joined this group:*\n• `fp0` A\n• `fp1` A\n• `fp2` A"]
 
 
 def test_open_escalations_are_shown_until_the_issue_resolves() -> None:
