@@ -1,7 +1,10 @@
 """Turn Alertmanager, Grafana and generic webhook bodies into one normalised shape.
 
 Unknown keys are ignored (Alertmanager adds fields in newer versions); a wrong shape raises
-PayloadError naming the field, which the webhook answers with a 422.
+PayloadError naming the field, which the webhook answers with a 422. Bodies come through
+sanitising.decode_json first (storable strings, bounded depth); what is checked here is what only
+the shape knows: times that leave datetime's range once in UTC, counts that must fit an integer
+column, and fingerprints longer than their column.
 """
 
 from __future__ import annotations
@@ -10,14 +13,16 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from storage.models import AlertStatus
 
 # Alertmanager and Grafana mark "not resolved yet" with Go's zero time.
 _GO_ZERO_YEAR = 1
+MAX_FINGERPRINT_CHARS = 128  # alerts.fingerprint is VARCHAR(128): PostgreSQL refuses longer, SQLite keeps it
+MAX_COUNT = 2**31 - 1  # counts from a body must fit an INTEGER column
 
 
 class PayloadError(ValueError):
@@ -62,10 +67,34 @@ def _labels_fingerprint(source: str, labels: dict[str, str]) -> str:
     return hashlib.sha256(f"{source}:{canonical}".encode()).hexdigest()[:16]
 
 
-def _aware(value: datetime | None) -> datetime | None:
+def _fingerprint(given: str | None, source: str, labels: dict[str, str]) -> str:
+    """The sender's fingerprint (or dedup key), else one made from the labels.
+
+    One longer than the column keeps a readable prefix and gains a hash of the whole, so it still
+    deduplicates (the same key maps to the same fingerprint) on both databases.
+    """
+    if not given:
+        return _labels_fingerprint(source, labels)
+    if len(given) <= MAX_FINGERPRINT_CHARS:
+        return given
+    digest = hashlib.sha256(given.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{given[: MAX_FINGERPRINT_CHARS - len(digest) - 1]}~{digest}"
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """Aware UTC, or None for Go's zero time; a time past year 9999 once in UTC is a field error."""
     if value is None or value.year <= _GO_ZERO_YEAR:
         return None
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    try:
+        return value.astimezone(timezone.utc)
+    except OverflowError:
+        raise ValueError("out of range once converted to UTC") from None
+
+
+UTCTime = Annotated[datetime | None, AfterValidator(_utc)]
+Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
 
 
 class _Lenient(BaseModel):
@@ -84,8 +113,8 @@ class _PromAlert(_Lenient):
     status: Literal["firing", "resolved"]
     labels: dict[str, str]
     annotations: dict[str, str] = Field(default_factory=dict)
-    starts_at: datetime = Field(alias="startsAt")
-    ends_at: datetime | None = Field(default=None, alias="endsAt")
+    starts_at: UTCTime = Field(alias="startsAt")
+    ends_at: UTCTime = Field(default=None, alias="endsAt")
     generator_url: str | None = Field(default=None, alias="generatorURL")
     fingerprint: str | None = None
     dashboard_url: str | None = Field(default=None, alias="dashboardURL")
@@ -100,7 +129,7 @@ class _PromNotification(_Lenient):
     receiver: str | None = None
     group_key: str | None = Field(default=None, alias="groupKey")
     external_url: str | None = Field(default=None, alias="externalURL")
-    truncated_alerts: int = Field(default=0, alias="truncatedAlerts")
+    truncated_alerts: Count = Field(default=0, alias="truncatedAlerts")
     common_labels: dict[str, str] = Field(default_factory=dict, alias="commonLabels")
 
     _strings = field_validator("common_labels", mode="before")(_stringify)
@@ -130,12 +159,12 @@ def _prometheus_style(source: str, body: Any) -> AlertBatch:
         alerts.append(
             IncomingAlert(
                 source=source,
-                fingerprint=item.fingerprint or _labels_fingerprint(source, item.labels),
+                fingerprint=_fingerprint(item.fingerprint, source, item.labels),
                 status=AlertStatus(item.status),
                 labels=item.labels,
                 annotations=annotations,
-                starts_at=_aware(item.starts_at) or datetime.now(timezone.utc),
-                ends_at=_aware(item.ends_at),
+                starts_at=item.starts_at or datetime.now(timezone.utc),
+                ends_at=item.ends_at,
                 generator_url=item.generator_url or None,
             )
         )
@@ -173,8 +202,8 @@ class _GenericAlert(_Lenient):
     category: str | None = None
     labels: dict[str, str] = Field(default_factory=dict)
     links: dict[str, str] = Field(default_factory=dict)
-    started_at: datetime | None = None
-    ended_at: datetime | None = None
+    started_at: UTCTime = None
+    ended_at: UTCTime = None
 
     _strings = field_validator("labels", "links", mode="before")(_stringify)
 
@@ -221,12 +250,12 @@ def parse_generic(body: Any) -> AlertBatch:
         alerts.append(
             IncomingAlert(
                 source="generic",
-                fingerprint=item.key or _labels_fingerprint("generic", labels),
+                fingerprint=_fingerprint(item.key, "generic", labels),
                 status=status,
                 labels=labels,
                 annotations=annotations,
-                starts_at=_aware(item.started_at) or now,
-                ends_at=_aware(item.ended_at) or (now if status is AlertStatus.RESOLVED else None),
+                starts_at=item.started_at or now,
+                ends_at=item.ended_at or (now if status is AlertStatus.RESOLVED else None),
                 generator_url=item.links.get("source") or item.links.get("url"),
             )
         )

@@ -1,16 +1,22 @@
-"""HTTP endpoints monitoring systems post to. Authenticate, parse, store in one transaction, answer.
+"""HTTP endpoints monitoring systems post to. Authenticate, read, parse, store in one transaction, answer.
 
-Bad input gets a 4xx naming the problem; a database outage gets a 503 so the sender retries.
+Every outcome is one of three, so a sender always knows what to do and no accepted alert is lost:
+202 (stored and committed); 4xx naming the problem (the body will never be accepted: do not
+retry); 503 with Retry-After (the database could not take it now: send it again). Nothing is
+stored before the body has been read, decoded and parsed whole, so a refused body writes nothing.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
-import json
 import logging
+import uuid
 from typing import Any, Callable
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.metrics import Metrics
@@ -21,27 +27,91 @@ from handlers.alerts.parsers import (
     parse_generic,
     parse_grafana,
 )
+from handlers.alerts.sanitising import UnsafeBody, decode_json
 from handlers.alerts.service import AlertService
+from storage.errors import StorageUnavailable
 
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
+BODY_TIMEOUT_SECONDS = 30.0  # for the whole body: a sender trickling bytes must not hold a connection for ever
+DEFAULT_RETRY_AFTER_SECONDS = 5
 PARSERS: dict[str, Callable[[Any], AlertBatch]] = {
     "alertmanager": parse_alertmanager,
     "grafana": parse_grafana,
     "generic": parse_generic,
 }
+# Besides StorageUnavailable (which says when to retry), what "the database cannot take this now"
+# looks like from here, whatever the driver: SQLAlchemy's errors, a refused or reset connection
+# (asyncpg raises ConnectionRefusedError, an OSError, as is) and a timeout. asyncio.TimeoutError is
+# TimeoutError, an OSError, since 3.11; named for the reader.
+STORAGE_FAILURES = (SQLAlchemyError, OSError, asyncio.TimeoutError)
+
+
+class Refused(Exception):
+    """A body the webhook will not take; answered with `status` and `problem`, nothing stored."""
+
+    def __init__(self, status: int, problem: str) -> None:
+        super().__init__(problem)
+        self.status = status
+        self.problem = problem
 
 
 def _problem(status: int, problem: str, **extra: Any) -> web.Response:
     return web.json_response({"error": problem, **extra}, status=status)
 
 
+def _retry_later(problem: str, retry_after_seconds: int) -> web.Response:
+    return web.json_response(
+        {"error": f"{problem}, retry later"},
+        status=503,
+        headers={"Retry-After": str(max(1, int(retry_after_seconds)))},
+    )
+
+
+async def read_body(
+    request: web.Request, limit: int = MAX_BODY_BYTES, timeout: float = BODY_TIMEOUT_SECONDS
+) -> bytes:
+    """The whole body however it arrives (Content-Length or chunked, in one piece or several over
+    time), refused with 413 as soon as it passes `limit`, without reading the rest, and with 408
+    if it has not all arrived within `timeout` seconds.
+
+    `request.content.read(n)` returns only what happens to be buffered, so the stream is read to
+    its end here. Bytes are counted after aiohttp undoes any Content-Encoding, so a compressed
+    body cannot expand past the limit either.
+    """
+    too_large = Refused(413, f"body larger than {limit} bytes")
+    if (request.content_length or 0) > limit:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async with asyncio.timeout(timeout):
+            async for chunk in request.content.iter_any():
+                size += len(chunk)
+                if size > limit:
+                    raise too_large
+                chunks.append(chunk)
+    except TimeoutError:
+        raise Refused(408, f"body not received within {timeout:g} seconds") from None
+    except (OSError, HttpProcessingError, RequestPayloadError) as error:
+        raise Refused(400, f"could not read the request body: {error}") from None
+    return b"".join(chunks)
+
+
 class AlertWebhooks:
-    def __init__(self, service: AlertService, bearer_token: str, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        service: AlertService,
+        bearer_token: str,
+        metrics: Metrics,
+        *,
+        body_timeout_seconds: float = BODY_TIMEOUT_SECONDS,
+    ) -> None:
         self._service = service
         self._expected = f"Bearer {bearer_token}".encode()
         self._metrics = metrics
+        self._body_timeout = body_timeout_seconds
 
     def routes(self) -> list[web.RouteDef]:
         return [web.post(f"/webhooks/{source}", self._handler(source)) for source in PARSERS]
@@ -58,29 +128,25 @@ class AlertWebhooks:
         given = request.headers.get("Authorization", "").encode()
         if not hmac.compare_digest(given, self._expected):
             return _problem(401, "missing or wrong Authorization: Bearer token", hint="set ALERT_WEBHOOK_TOKEN")
-        if (request.content_length or 0) > MAX_BODY_BYTES:
-            return _problem(413, f"body larger than {MAX_BODY_BYTES} bytes")
         try:
-            raw = await request.content.read(MAX_BODY_BYTES + 1)
-        except (ConnectionError, OSError):
-            return _problem(400, "could not read the request body")
-        if len(raw) > MAX_BODY_BYTES:
-            return _problem(413, f"body larger than {MAX_BODY_BYTES} bytes")
-        try:
-            body = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            return _problem(400, f"malformed JSON: {error}")
-        try:
-            batch = PARSERS[source](body)
-        except PayloadError as error:
-            return _problem(422, f"unexpected {source} payload: {error.problem}")
+            batch = self._parse(source, await read_body(request, timeout=self._body_timeout))
+        except Refused as refusal:
+            response = _problem(refusal.status, refusal.problem)
+            if refusal.status in (408, 413):
+                response.force_close()  # the rest of the body may still be on its way: no keep-alive after it
+            return response
         try:
             result = await self._service.ingest(batch)
-        except SQLAlchemyError:
+        except StorageUnavailable as error:
+            log.warning("could not store a %s webhook: %s", source, error.reason)
+            return _retry_later("storage unavailable", error.retry_after_seconds)
+        except STORAGE_FAILURES:
             log.exception("could not store a %s webhook", source)
-            return web.json_response(
-                {"error": "storage unavailable, retry later"}, status=503, headers={"Retry-After": "5"}
-            )
+            return _retry_later("storage unavailable", DEFAULT_RETRY_AFTER_SECONDS)
+        except Exception:  # noqa: BLE001 - a bug must not lose the alert: the sender keeps it and retries
+            error_id = uuid.uuid4().hex[:12]
+            log.exception("could not store a %s webhook (error id %s)", source, error_id)
+            return _retry_later(f"could not store the alerts (error id {error_id})", DEFAULT_RETRY_AFTER_SECONDS)
         for alert in batch.alerts:
             self._metrics.alerts_received.labels(source, alert.status.value).inc()
         return web.json_response(
@@ -96,3 +162,21 @@ class AlertWebhooks:
             },
             status=202,
         )
+
+    @staticmethod
+    def _parse(source: str, raw: bytes) -> AlertBatch:
+        """Decode and parse, every failure a Refused: malformed or unsafe JSON 400, wrong shape 422."""
+        try:
+            body = decode_json(raw)
+        except UnsafeBody as error:
+            raise Refused(400, error.problem) from None
+        try:
+            return PARSERS[source](body)
+        except PayloadError as error:
+            raise Refused(422, f"unexpected {source} payload: {error.problem}") from None
+        except Exception as error:  # noqa: BLE001 - a body no rule foresaw is still the sender's to fix
+            error_id = uuid.uuid4().hex[:12]
+            log.exception("could not parse a %s webhook (error id %s)", source, error_id)
+            raise Refused(
+                422, f"unexpected {source} payload: {type(error).__name__} (error id {error_id})"
+            ) from None
