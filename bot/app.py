@@ -343,9 +343,25 @@ async def _acknowledge_unhandled_event(ack: Callable[[], Awaitable[None]]) -> No
 
 
 async def _slack_events(request: web.Request) -> web.Response:
+    if not await _verifiable(request):
+        return web.json_response({"error": "invalid request"}, status=401)  # as Bolt refuses a bad signature
     bolt_request = await to_bolt_request(request)
     bolt_response = await request.app[OPSBOT].slack_app.async_dispatch(bolt_request)
     return await to_aiohttp_response(bolt_response)
+
+
+async def _verifiable(request: web.Request) -> bool:
+    """Whether Bolt can check this request's signature at all: it calls int() on the timestamp and
+    decodes the body as text, and lets the ValueError or UnicodeDecodeError become a 500. Slack sends
+    neither a non-numeric timestamp nor an undecodable body, so such a request is refused as forged."""
+    timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
+        return False
+    try:
+        await request.text()  # aiohttp keeps the bytes: Bolt's adapter reads them again for free
+    except (UnicodeDecodeError, LookupError):  # LookupError: a charset Python does not know
+        return False
+    return True
 
 
 async def _healthz(request: web.Request) -> web.Response:
