@@ -11,12 +11,20 @@ from storage.models.feedback import (
 )
 from storage.models.base import Base, UTCDateTime, utcnow
 from storage.models.issue import OPEN_STATUSES, Issue, IssueEvent, IssueStatus
-from storage.models.slack import OutboxItem, OutboxStatus, SlackMessage
+from storage.models.slack import (
+    DeliveryClaim,
+    OutboxItem,
+    OutboxStatus,
+    SlackMessage,
+    SlackPostAttempt,
+    SlackRateLimit,
+)
 
 __all__ = [
     "Alert",
     "AlertStatus",
     "Base",
+    "DeliveryClaim",
     "Escalation",
     "EscalationStatus",
     "KbQuestion",
@@ -33,6 +41,8 @@ __all__ = [
     "OutboxItem",
     "OutboxStatus",
     "SlackMessage",
+    "SlackPostAttempt",
+    "SlackRateLimit",
     "UTCDateTime",
     "utcnow",
 ]
