@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Make sure Debian packages are installed: by default the ones the test suite runs for real
-# (postgresql: a throw-away server per test session; prometheus-alertmanager: end-to-end alerts).
+# (postgresql: a throw-away server per test session; prometheus-alertmanager: end-to-end alerts and
+# amtool; prometheus: promtool, which checks the example alert rules and the compose file's configs).
 #
-#   scripts/ensure-system-deps.sh                 # postgresql prometheus-alertmanager
+#   scripts/ensure-system-deps.sh                 # postgresql prometheus-alertmanager prometheus
 #   scripts/ensure-system-deps.sh make            # any other packages
 #
 # Fast (one dpkg-query) when everything is there. Otherwise `apt-get update` once, then
@@ -14,7 +15,7 @@ set -uo pipefail
 if [ "$#" -gt 0 ]; then
     packages=("$@")
 else
-    packages=(postgresql prometheus-alertmanager)
+    packages=(postgresql prometheus-alertmanager prometheus)
 fi
 log() { printf 'ensure-system-deps: %s\n' "$*" >&2; }
 
