@@ -14,6 +14,7 @@ HEADER_TEXT_LIMIT = 150
 CONTEXT_TEXT_LIMIT = 2000
 BUTTON_TEXT_LIMIT = 75
 BUTTON_VALUE_LIMIT = 2000
+URL_LIMIT = 3000  # a button's url, an image's image_url
 MESSAGE_BLOCK_LIMIT = 50
 MODAL_BLOCK_LIMIT = 100
 FALLBACK_TEXT_LIMIT = 3000
@@ -24,6 +25,7 @@ ALERT_TEXT_INPUT_LIMIT = 20_000  # ten sections' worth: more cannot be shown, an
 _UNSAFE_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 _WEB_URL = re.compile(r"^https?://[^/\s]", re.I)  # a scheme and a host: "http://" alone links nowhere
 _URL_UNSAFE = re.compile(r"[\s|<>]")
+_URL_UNSAFE_IN_JSON = re.compile(r'[^\x21-\x7e]|[|<>"\\]')  # not printable ASCII, or what Slack reads as markup
 
 
 def truncate(text: str, limit: int) -> str:
@@ -90,6 +92,22 @@ def link(url: str | None, label: str) -> str:
     if not label:
         return f"<{safe_url}>"
     return f"<{safe_url}|{escape(label).replace('|', '¦')}>"
+
+
+def web_url(url: str | None) -> str | None:
+    """An http(s) URL as Slack takes it in a button or an image (spaces, non-ASCII and markup
+    characters percent-encoded), or None for anything else. Never shortened: a longer URL than
+    URL_LIMIT is returned as it is, for the caller to drop."""
+    url = clean(url or "").strip()
+    if not _WEB_URL.match(url):
+        return None
+    return _URL_UNSAFE_IN_JSON.sub(lambda m: quote(m.group(), safe=""), url)
+
+
+def url_button(text: str, url: str, action_id: str, value: str) -> dict[str, Any]:
+    """A button that opens `url` (already checked with web_url and within URL_LIMIT). Slack still
+    sends the click to the app, which acks it: the action_id is for that listener."""
+    return {**button(text, action_id, value), "url": url}
 
 
 def slack_date(moment: datetime, token: str = "{date_short_pretty} {time}") -> str:

@@ -15,6 +15,8 @@ class IssueAction(StrEnum):
 
 
 ISSUE_ACTIONS_BLOCK_ID = "issue.actions"
+ISSUE_LINKS_BLOCK_ID = "issue.links"  # the alert's links as URL buttons
+ISSUE_LINK_ACTION_PREFIX = "issue.link."  # + the link's kind ("runbook", "silence"); a click is only acked
 
 
 class ResolveModal(StrEnum):

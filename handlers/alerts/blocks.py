@@ -11,14 +11,22 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Sequence
 
-from handlers.actions.ids import ISSUE_ACTIONS_BLOCK_ID, IssueAction
-from handlers.alerts.parsers import IncomingAlert
+from handlers.actions.ids import ISSUE_ACTIONS_BLOCK_ID, ISSUE_LINK_ACTION_PREFIX, ISSUE_LINKS_BLOCK_ID, IssueAction
+from handlers.alerts.parsers import (
+    GRAFANA_VALUE_STRING_KEY,
+    GRAFANA_VALUES_KEY,
+    IMAGE_KEY,
+    NOTE_KEY,
+    IncomingAlert,
+)
 from handlers.blockkit import (
     FALLBACK_TEXT_LIMIT,
     SECTION_TEXT_LIMIT,
+    URL_LIMIT,
     actions,
     alert_text_to_mrkdwn,
     button,
+    clean,
     cap_blocks,
     code,
     context,
@@ -31,6 +39,8 @@ from handlers.blockkit import (
     pack_lines,
     slack_date,
     truncate,
+    url_button,
+    web_url,
 )
 from storage.models import Issue, IssueStatus
 
@@ -46,6 +56,7 @@ LINK_ANNOTATIONS = (
     ("logs_url", "Logs"),
     ("silence", "Silence"),
 )
+SOURCE_LINK_LABELS = {"datadog": "Open in Datadog", "newrelic": "Open in New Relic"}  # else "Source"
 STORM_LIST_LIMIT = 10
 STORM_THREAD_HEADER_ROOM = 100  # the "*N alert(s) joined this group (i/n):*" line above each reply's list
 
@@ -62,6 +73,7 @@ class AlertLine:
     generator_url: str | None = None
     times_fired: int = 1
     last_seen_at: datetime | None = None
+    source: str | None = None  # alertmanager, grafana, datadog, ...: names the Source button
 
 
 @dataclass(frozen=True)
@@ -112,29 +124,94 @@ def mention(actor: str | None) -> str:
     return _who(actor)
 
 
+def _named_title(view: IssueMessageView) -> str:
+    """The issue's title led by its alert's name, as Alertmanager's own Slack template leads with
+    it (`CPUHigh: CPU above 90% on web-1`), unless the title already says it."""
+    issue = view.issue
+    if issue.is_grouped:
+        first = view.alerts[0].alertname if view.alerts else issue.title
+        return f"{first}: {view.alert_count} alerts ({view.firing_count} firing)"
+    name = view.alerts[0].alertname.strip() if view.alerts else ""
+    if name and name.casefold() not in issue.title.casefold():
+        return f"{name}: {issue.title}"
+    return issue.title
+
+
 def _title_line(view: IssueMessageView) -> str:
     issue = view.issue
     resolved = issue.status in (IssueStatus.RESOLVED, IssueStatus.CLOSED)
     marker = RESOLVED_MARKER if resolved else PRIORITY_MARKERS.get(issue.priority, "⚪")
-    title = issue.title
-    if issue.is_grouped:
-        first = view.alerts[0].alertname if view.alerts else issue.title
-        title = f"{first}: {view.alert_count} alerts ({view.firing_count} firing)"
-    return f"{marker} *{escape(truncate(title, 300))}*"
+    return f"{marker} *{escape(truncate(_named_title(view), 300))}*"
+
+
+def _alert_links(first: AlertLine) -> list[tuple[str, str, str]]:
+    """(kind, button text, url or text) of the alert's links, each kind once, in a fixed order."""
+    found: list[tuple[str, str, str]] = []
+    if first.generator_url:
+        found.append(("source", SOURCE_LINK_LABELS.get(first.source or "", "Source"), first.generator_url))
+    seen_labels: set[str] = set()
+    for key, label in LINK_ANNOTATIONS:
+        value = first.annotations.get(key, "").strip()
+        if value and label not in seen_labels:
+            found.append((label.lower(), label, value))
+            seen_labels.add(label)
+    return found
+
+
+def build_link_buttons(view: IssueMessageView) -> tuple[dict[str, Any] | None, list[str]]:
+    """The alert's links as URL buttons (never a shortened URL), and context lines for what could
+    not be a button: a URL past Slack's 3,000 characters is left out and said so; a value that
+    is not a web address ("RB-INF-01") is shown as text."""
+    if not view.alerts:
+        return None, []
+    buttons: list[dict[str, Any]] = []
+    too_long: list[str] = []
+    as_text: list[str] = []
+    for kind, label, value in _alert_links(view.alerts[0]):
+        url = web_url(value)
+        if url is None:
+            as_text.append(f"*{escape(label)}:* {escape(truncate(value, 200))}")
+        elif len(url) > URL_LIMIT:
+            too_long.append(label)
+        else:
+            buttons.append(url_button(label, url, f"{ISSUE_LINK_ACTION_PREFIX}{kind}", kind))
+    notes = [" · ".join(as_text)] if as_text else []
+    if too_long:
+        names = ", ".join(too_long)
+        notes.append(f"⚠️ Not shown: the {escape(names)} link is longer than the {URL_LIMIT:,} characters Slack allows a button.")
+    return (actions(ISSUE_LINKS_BLOCK_ID, buttons) if buttons else None), notes
+
+
+def _alert_notes(view: IssueMessageView) -> list[str]:
+    """What the sender said beyond labels: a state worth a sentence (Datadog's No Data, Warn) and
+    Grafana's query values."""
+    if not view.alerts:
+        return []
+    annotations = view.alerts[0].annotations
+    notes = []
+    if annotations.get(NOTE_KEY):
+        notes.append(f"ℹ️ {escape(truncate(annotations[NOTE_KEY], 500))}")
+    values = annotations.get(GRAFANA_VALUES_KEY) or annotations.get(GRAFANA_VALUE_STRING_KEY)
+    if values:
+        notes.append(f"📈 *Values:* {code(truncate(values, 1500))}")
+    return notes
+
+
+def build_alert_image(view: IssueMessageView) -> dict[str, Any] | None:
+    """The graph the sender attached (Grafana's imageURL, Datadog's snapshot), for a single alert."""
+    if not view.alerts or view.issue.is_grouped:
+        return None
+    first = view.alerts[0]
+    url = web_url(first.annotations.get(IMAGE_KEY))
+    if url is None or len(url) > URL_LIMIT:
+        return None
+    alt = truncate(clean(f"Graph attached to the {first.alertname} alert"), 2000)
+    return {"type": "image", "image_url": url, "alt_text": alt}
 
 
 def _links(view: IssueMessageView) -> str:
+    """The reporter's link and the knowledge-base article: one each, so a line of mrkdwn holds them."""
     parts: list[str] = []
-    seen_labels: set[str] = set()
-    first = view.alerts[0] if view.alerts else None
-    if first and first.generator_url:
-        parts.append(link(first.generator_url, "Source"))
-    if first:
-        for key, label in LINK_ANNOTATIONS:
-            url = first.annotations.get(key)
-            if url and label not in seen_labels:
-                parts.append(link(url, label))
-                seen_labels.add(label)
     if view.issue.link_url:
         parts.append(f"📎 {link(view.issue.link_url, 'Screenshot / link')}")
     if view.kb_article:
@@ -229,8 +306,18 @@ def build_issue_message(view: IssueMessageView) -> tuple[str, list[dict[str, Any
     links = _links(view)
     if labels:
         blocks.append(context(labels))
+    for note in _alert_notes(view):
+        blocks.append(context(note))
+    image = build_alert_image(view)
+    if image:
+        blocks.append(image)
     if links:
         blocks.append(mrkdwn_section(links))
+    link_buttons, link_notes = build_link_buttons(view)
+    if link_buttons:
+        blocks.append(link_buttons)
+    for note in link_notes:
+        blocks.append(context(note))
     if issue.resolution and issue.status in (IssueStatus.RESOLVED, IssueStatus.CLOSED):
         cause = _root_cause_line(issue)
         blocks.append(mrkdwn_section(f"*Resolution:* {escape(issue.resolution)}{cause}"))
@@ -245,7 +332,7 @@ def build_issue_message(view: IssueMessageView) -> tuple[str, list[dict[str, Any
     buttons = build_issue_buttons(view)
     if buttons:
         blocks.append(buttons)
-    fallback = escape(f"[{issue.priority}] {truncate(issue.title, 500)} (#{issue.id}, {issue.status})")
+    fallback = escape(f"[{issue.priority}] {truncate(_named_title(view), 500)} (#{issue.id}, {issue.status})")
     return mrkdwn_text(fallback, FALLBACK_TEXT_LIMIT), cap_blocks(blocks)
 
 

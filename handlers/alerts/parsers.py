@@ -1,4 +1,5 @@
-"""Turn Alertmanager, Grafana and generic webhook bodies into one normalised shape.
+"""Turn Alertmanager, Grafana and generic webhook bodies into one normalised shape (Datadog and
+New Relic: vendors.py).
 
 Unknown keys are ignored (Alertmanager adds fields in newer versions); a wrong shape raises
 PayloadError naming the field, which the webhook answers with a 422. Bodies come through
@@ -11,9 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -23,6 +26,12 @@ from storage.models import AlertStatus
 _GO_ZERO_YEAR = 1
 MAX_FINGERPRINT_CHARS = 128  # alerts.fingerprint is VARCHAR(128): PostgreSQL refuses longer, SQLite keeps it
 MAX_COUNT = 2**31 - 1  # counts from a body must fit an INTEGER column
+# What a sender says beyond labels and annotations, kept in the alert's annotations (a JSON column)
+# under keys no rule writes, for the issue message to show.
+NOTE_KEY = "__note"  # a sentence about the alert's state ("No data", "Warn"), shown under the message
+IMAGE_KEY = "__image_url"  # a graph or snapshot to show (Grafana's imageURL, Datadog's $SNAPSHOT)
+GRAFANA_VALUES_KEY = "__grafana_values"  # Grafana's `values`, as "A=1, B=0.5"
+GRAFANA_VALUE_STRING_KEY = "__grafana_value_string"  # Grafana's `valueString`, with each value's labels
 
 
 class PayloadError(ValueError):
@@ -43,6 +52,7 @@ class IncomingAlert:
     starts_at: datetime
     ends_at: datetime | None = None
     generator_url: str | None = None
+    acknowledged: bool = False  # the sender says someone took it (New Relic ACKNOWLEDGED): the source acknowledges
 
     @property
     def alertname(self) -> str:
@@ -67,7 +77,7 @@ def _labels_fingerprint(source: str, labels: dict[str, str]) -> str:
     return hashlib.sha256(f"{source}:{canonical}".encode()).hexdigest()[:16]
 
 
-def _fingerprint(given: str | None, source: str, labels: dict[str, str]) -> str:
+def fingerprint_for(given: str | None, source: str, labels: dict[str, str]) -> str:
     """The sender's fingerprint (or dedup key), else one made from the labels.
 
     One longer than the column keeps a readable prefix and gains a hash of the whole, so it still
@@ -97,7 +107,9 @@ UTCTime = Annotated[datetime | None, AfterValidator(_utc)]
 Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
 
 
-class _Lenient(BaseModel):
+class Lenient(BaseModel):
+    """A sender's body: unknown keys ignored (senders add fields), fields read by alias or name."""
+
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
 
@@ -109,7 +121,7 @@ def _stringify(value: Any) -> dict[str, str]:
     return {str(key): "" if item is None else str(item) for key, item in value.items()}
 
 
-class _PromAlert(_Lenient):
+class _PromAlert(Lenient):
     status: Literal["firing", "resolved"]
     labels: dict[str, str]
     annotations: dict[str, str] = Field(default_factory=dict)
@@ -120,11 +132,19 @@ class _PromAlert(_Lenient):
     dashboard_url: str | None = Field(default=None, alias="dashboardURL")
     panel_url: str | None = Field(default=None, alias="panelURL")
     silence_url: str | None = Field(default=None, alias="silenceURL")
+    image_url: str | None = Field(default=None, alias="imageURL")
+    values: dict[str, Any] | None = None
+    value_string: str | None = Field(default=None, alias="valueString")
 
     _strings = field_validator("labels", "annotations", mode="before")(_stringify)
 
+    @field_validator("values", mode="before")
+    @classmethod
+    def _values_object(cls, value: Any) -> Any:
+        return value if isinstance(value, dict) else None  # shown, never needed: a wrong shape is dropped
 
-class _PromNotification(_Lenient):
+
+class _PromNotification(Lenient):
     alerts: list[_PromAlert]
     receiver: str | None = None
     group_key: str | None = Field(default=None, alias="groupKey")
@@ -135,17 +155,45 @@ class _PromNotification(_Lenient):
     _strings = field_validator("common_labels", mode="before")(_stringify)
 
 
-def _describe(error: ValidationError) -> str:
+def describe_error(error: ValidationError) -> str:
     first = error.errors()[0]
     where = ".".join(str(part) for part in first["loc"]) or "body"
     return f"{where}: {first['msg']}"
+
+
+def _format_value(value: Any) -> str:
+    if isinstance(value, float) and math.isfinite(value):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def format_grafana_values(values: dict[str, Any]) -> str:
+    """Grafana's own "Value:" line: `A=2.47355e+09, B=0, C=1`."""
+    return ", ".join(f"{name}={_format_value(value)}" for name, value in values.items())
+
+
+def silence_url(external_url: str | None, labels: dict[str, str]) -> str | None:
+    """Alertmanager's UI form for a new silence, its matchers those of this alert's labels.
+
+    The shape Alertmanager's own Slack template links to (`__alert_silence_link`):
+    `{externalURL}/#/silences/new?filter={alertname="X",instance="y"}`, URL-encoded, alertname first.
+    """
+    if not external_url or not external_url.startswith(("http://", "https://")) or not labels:
+        return None
+    names = sorted(labels, key=lambda name: (name != "alertname", name))
+    matchers = ",".join(f'{name}="{_matcher_value(labels[name])}"' for name in names)
+    return f"{external_url.rstrip('/')}/#/silences/new?filter={quote('{' + matchers + '}', safe='')}"
+
+
+def _matcher_value(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
 def _prometheus_style(source: str, body: Any) -> AlertBatch:
     try:
         notification = _PromNotification.model_validate(body)
     except ValidationError as error:
-        raise PayloadError(_describe(error)) from None
+        raise PayloadError(describe_error(error)) from None
     alerts = []
     for item in notification.alerts:
         annotations = dict(item.annotations)
@@ -156,10 +204,20 @@ def _prometheus_style(source: str, body: Any) -> AlertBatch:
             annotations["panel"] = item.panel_url
         if item.silence_url and "silence" not in annotations:
             annotations["silence"] = item.silence_url
+        if source == "alertmanager" and "silence" not in annotations:
+            made = silence_url(notification.external_url, item.labels)
+            if made:
+                annotations["silence"] = made
+        if item.image_url:
+            annotations[IMAGE_KEY] = item.image_url
+        if item.values:
+            annotations[GRAFANA_VALUES_KEY] = format_grafana_values(item.values)
+        if item.value_string:
+            annotations[GRAFANA_VALUE_STRING_KEY] = item.value_string
         alerts.append(
             IncomingAlert(
                 source=source,
-                fingerprint=_fingerprint(item.fingerprint, source, item.labels),
+                fingerprint=fingerprint_for(item.fingerprint, source, item.labels),
                 status=AlertStatus(item.status),
                 labels=item.labels,
                 annotations=annotations,
@@ -192,7 +250,7 @@ def parse_grafana(body: Any) -> AlertBatch:
 _RESOLVED_WORDS = {"resolved", "ok", "closed", "recovered", "inactive", "normal"}
 
 
-class _GenericAlert(_Lenient):
+class _GenericAlert(Lenient):
     title: str = Field(min_length=1, max_length=10_000)
     status: str = "firing"
     key: str | None = Field(default=None, alias="dedup_key")
@@ -216,7 +274,7 @@ class _GenericAlert(_Lenient):
         return "resolved" if lowered in _RESOLVED_WORDS else "firing"
 
 
-class _GenericBody(_Lenient):
+class _GenericBody(Lenient):
     source: str = Field(default="generic", max_length=64)
     alerts: list[_GenericAlert] = Field(min_length=1, max_length=1000)
 
@@ -231,7 +289,7 @@ def parse_generic(body: Any) -> AlertBatch:
     try:
         parsed = _GenericBody.model_validate(body)
     except ValidationError as error:
-        raise PayloadError(_describe(error)) from None
+        raise PayloadError(describe_error(error)) from None
     now = datetime.now(timezone.utc)
     alerts = []
     for item in parsed.alerts:
@@ -250,7 +308,7 @@ def parse_generic(body: Any) -> AlertBatch:
         alerts.append(
             IncomingAlert(
                 source="generic",
-                fingerprint=_fingerprint(item.key, "generic", labels),
+                fingerprint=fingerprint_for(item.key, "generic", labels),
                 status=status,
                 labels=labels,
                 annotations=annotations,

@@ -40,6 +40,7 @@ async def load_issue_view(
             generator_url=alert.generator_url,
             times_fired=alert.times_fired,
             last_seen_at=alert.last_seen_at,
+            source=alert.source,
         )
         for alert in alerts
     ]

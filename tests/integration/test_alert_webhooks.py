@@ -40,8 +40,17 @@ async def test_firing_alerts_open_issues_and_post_messages_with_buttons(bot: Run
     text = _all_text(posts[0].args)
     assert "High 5xx error rate on checkout-" in text
     assert "<!date^" in text
-    action_ids = [e["action_id"] for b in posts[0].args["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    blocks = posts[0].args["blocks"]
+    action_ids = [e["action_id"] for b in blocks if b.get("block_id") == "issue.actions" for e in b["elements"]]
     assert action_ids == ["issue.ack", "issue.escalate", "issue.resolve"]  # no runbook configured: no Auto-fix
+    assert blocks[0]["text"]["text"].startswith("🔴 *HighErrorRate: High 5xx error rate on checkout-")
+    links = {e["text"]["text"]: e["url"] for b in blocks if b.get("block_id") == "issue.links" for e in b["elements"]}
+    assert links["Runbook"] == "https://runbooks.example.com/HighErrorRate"
+    assert links["Source"].startswith("http://prometheus.example.com:9090/graph?g0.expr=")
+    # Alertmanager's own silence form, its matchers this alert's labels (externalURL http://127.0.0.1:9093).
+    assert links["Silence"].startswith(
+        "http://127.0.0.1:9093/#/silences/new?filter=%7Balertname%3D%22HighErrorRate%22%2Cinstance%3D%22checkout-"
+    )
 
     issues = await _issues(bot)
     assert [issue.priority for issue in issues] == ["High", "High"]
