@@ -24,7 +24,9 @@ from bot.config import OpsConfig, Priority
 from handlers.alerts.blocks import build_resolved_line, build_storm_thread_lines
 from handlers.alerts.parsers import AlertBatch, IncomingAlert
 from handlers.alerts.storms import Bucket, NewAlert, bucket_new_alerts, plan_storms
+from handlers.errors import Conflict, NotFound
 from handlers.issues.lifecycle import IssueLifecycle
+from handlers.issues.service import IssueService
 from handlers.outbox import OutboxWriter
 from storage.database import describe_storage_error
 from storage.errors import StorageUnavailable
@@ -72,6 +74,7 @@ class _Ingestion:
         self.now = service._clock()
         self.known: dict[tuple[str, str], Alert] = {}
         self.touched: dict[int, int] = {}  # issue id -> delivery index that touched it first
+        self.refired: dict[int, list[IncomingAlert]] = {}  # issue id -> its alerts that fired again
         self.new_alerts: list[NewAlert] = []
         self.alert_rows: list[dict[str, Any]] = []
         self.event_rows: list[dict[str, Any]] = []
@@ -106,6 +109,9 @@ class _Ingestion:
                 seen.add(incoming.fingerprint)
                 alert = self.known.get((batch.source, incoming.fingerprint))
                 firing = incoming.status == AlertStatus.FIRING
+                if incoming.acknowledged and alert is not None and alert.status == AlertStatus.RESOLVED:
+                    result.ignored += 1  # taken after it closed (a late or retried delivery): no new issue
+                    continue
                 if alert is None or (alert.status == AlertStatus.RESOLVED and firing):
                     if firing:
                         self.new_alerts.append(NewAlert(index, incoming, batch))
@@ -113,9 +119,11 @@ class _Ingestion:
                         result.ignored += 1  # a resolve for an alert we never saw firing
                     continue
                 if firing:
-                    alert.times_fired += 1
+                    alert.times_fired += 0 if incoming.acknowledged else 1  # being taken is not firing again
                     alert.labels, alert.annotations = incoming.labels, incoming.annotations
                     result.repeated += 1
+                    if alert.issue_id is not None:
+                        self.refired.setdefault(alert.issue_id, []).append(incoming)
                 elif alert.status == AlertStatus.FIRING:
                     alert.status = AlertStatus.RESOLVED
                     alert.ends_at = incoming.ends_at or self.now
@@ -169,6 +177,9 @@ class _Ingestion:
         issue_ids = sorted(self.touched)
         issues = await self.issues.get_many(issue_ids)
         counts = await self.alerts.counts_for_issues(issue_ids)
+        for issue_id, alerts in self.refired.items():
+            if issue_id in issues and issues[issue_id].is_open:
+                self.service._raise_priority(issues[issue_id], alerts)  # a Warn that became Triggered
         for issue_id in issue_ids:
             issue = issues.get(issue_id)
             total, firing = counts.get(issue_id, (0, 0))
@@ -289,6 +300,9 @@ class AlertService:
         self._writer = outbox_writer
         self._lifecycle = lifecycle or IssueLifecycle()
         self._clock = clock
+        # Monitoring systems acknowledge through the Acknowledge button's own transition. No Slack
+        # role applies to them (the webhook's bearer token is their authority), hence roles left open.
+        self._issues = IssueService(sessionmaker, outbox_writer, lifecycle=self._lifecycle, clock=clock)
         self._queue: list[_Pending] = []
         self._committer: asyncio.Task[None] | None = None
 
@@ -312,6 +326,29 @@ class AlertService:
                 pending.done.cancel()
                 raise StorageUnavailable("the database did not take the write in time", retry_after_seconds=2) from None
         return await pending.done
+
+    async def acknowledge_for_source(self, batch: AlertBatch) -> int:
+        """Acknowledge the open issues of alerts the sender says were taken (New Relic ACKNOWLEDGED),
+        the source as the actor; returns how many. Call after `ingest` stored the delivery.
+
+        One already acknowledged (by a person, or by an earlier delivery of the same news) or no
+        longer open is left as it is."""
+        fingerprints = [alert.fingerprint for alert in batch.alerts if alert.acknowledged]
+        if not fingerprints:
+            return 0
+        async with self._sessionmaker() as session:
+            found = await AlertRepository(session).get_by_fingerprints(batch.source, fingerprints)
+        issue_ids = sorted(
+            {alert.issue_id for alert in found.values() if alert.issue_id is not None and alert.status == AlertStatus.FIRING}
+        )
+        acknowledged = 0
+        for issue_id in issue_ids:
+            try:
+                await self._issues.acknowledge(issue_id, batch.source)
+            except (Conflict, NotFound):
+                continue
+            acknowledged += 1
+        return acknowledged
 
     def _take_group(self) -> list[_Pending]:
         """The next deliveries to commit together: in arrival order, stopping before one that

@@ -29,6 +29,7 @@ from handlers.alerts.parsers import (
 )
 from handlers.alerts.sanitising import UnsafeBody, decode_json
 from handlers.alerts.service import AlertService
+from handlers.alerts.vendors import parse_datadog, parse_newrelic
 from storage.errors import StorageUnavailable
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,8 @@ DEFAULT_RETRY_AFTER_SECONDS = 5
 PARSERS: dict[str, Callable[[Any], AlertBatch]] = {
     "alertmanager": parse_alertmanager,
     "grafana": parse_grafana,
+    "datadog": parse_datadog,
+    "newrelic": parse_newrelic,
     "generic": parse_generic,
 }
 # Besides StorageUnavailable (which says when to retry), what "the database cannot take this now"
@@ -137,6 +140,7 @@ class AlertWebhooks:
             return response
         try:
             result = await self._service.ingest(batch)
+            acknowledged = await self._service.acknowledge_for_source(batch)
         except StorageUnavailable as error:
             log.warning("could not store a %s webhook: %s", source, error.reason)
             return _retry_later("storage unavailable", error.retry_after_seconds)
@@ -159,6 +163,7 @@ class AlertWebhooks:
                 "ignored": result.ignored,
                 "issues_opened": result.issues_opened,
                 "issues_resolved": result.issues_resolved,
+                "issues_acknowledged": acknowledged,
             },
             status=202,
         )
