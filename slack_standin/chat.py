@@ -7,6 +7,7 @@ every time, so the bot can post by name and then chat.update with the id it got 
 
 from __future__ import annotations
 
+import base64
 import copy
 from collections.abc import Callable
 from typing import Any
@@ -41,15 +42,56 @@ def auth_test(ws: Workspace, args: dict[str, Any], origin: str) -> dict[str, Any
     }
 
 
-def _public(message: dict[str, Any]) -> dict[str, Any]:
-    """A message as Slack returns it: our own `replies` list is not part of Slack's shape."""
-    return {k: copy.deepcopy(v) for k, v in message.items() if k != "replies"}
+def _public(message: dict[str, Any], *, metadata: bool = True) -> dict[str, Any]:
+    """A message as Slack returns it: our own `replies` list is not part of Slack's shape.
+
+    conversations.history and .replies leave out message `metadata` unless asked with
+    include_all_metadata; chat.postMessage and chat.update echo it back.
+    """
+    hidden = ("replies",) if metadata else ("replies", "metadata")
+    return {k: copy.deepcopy(v) for k, v in message.items() if k not in hidden}
+
+
+def _flag(value: Any) -> bool:
+    """A boolean argument as slack_sdk sends it: "1"/"true" in a query, true in JSON."""
+    return value is True or str(value).lower() in ("1", "true")
+
+
+def _page(found: list[dict[str, Any]], args: dict[str, Any]) -> tuple[list[dict[str, Any]], str]:
+    """One page of `found` (newest first) after `cursor`, and the cursor of the next page ("" at the end).
+
+    Like Slack, the cursor is opaque; here it names the ts the next page starts below.
+    """
+    cursor = str(args.get("cursor") or "")
+    if cursor:
+        below = base64.urlsafe_b64decode(cursor.encode()).decode().removeprefix("before:")
+        found = [m for m in found if m["ts"] < below]
+    limit = max(1, min(int(args.get("limit") or 100), 999))
+    page = found[:limit]
+    more = len(found) > limit
+    next_cursor = base64.urlsafe_b64encode(f"before:{page[-1]['ts']}".encode()).decode() if more else ""
+    return page, next_cursor
+
+
+def _check_metadata(args: dict[str, Any]) -> tuple[str, str] | None:
+    """Slack's rule for message metadata: an object with a string event_type and an object event_payload."""
+    metadata = args.get("metadata")
+    if metadata is None:
+        return None
+    if (
+        not isinstance(metadata, dict)
+        or not isinstance(metadata.get("event_type"), str)
+        or not metadata["event_type"]
+        or not isinstance(metadata.get("event_payload", {}), dict)
+    ):
+        return ("invalid_metadata_format", "metadata must have an event_type and an event_payload object")
+    return None
 
 
 def post_message(ws: Workspace, args: dict[str, Any], origin: str) -> dict[str, Any]:
     if not args.get("channel"):
         return rejection("channel_not_found")
-    problem = check_message(args)
+    problem = check_message(args) or _check_metadata(args)
     if problem:
         return rejection(*problem)
     channel_id = ws.resolve_channel(str(args["channel"]))
@@ -168,20 +210,28 @@ def conversation_info(ws: Workspace, args: dict[str, Any], origin: str) -> dict[
     return {"ok": True, "channel": channel}
 
 
+def _ts_bound(value: Any, default: str) -> str:
+    """oldest/latest as text comparable with message ts ("1732260000.000100"), whatever precision was sent."""
+    if value in (None, ""):
+        return default
+    seconds, _, fraction = str(value).partition(".")
+    return f"{seconds}.{(fraction + '000000')[:6]}"
+
+
 def conversation_history(ws: Workspace, args: dict[str, Any], origin: str) -> dict[str, Any]:
-    """Newest first, like Slack; honours oldest/latest/limit, ignores cursors (one page)."""
+    """Newest first, like Slack; honours oldest/latest/limit/cursor and include_all_metadata."""
     if not args.get("channel"):
         return rejection("channel_not_found")
     channel_id = ws.resolve_channel(str(args["channel"]))
-    oldest, latest = str(args.get("oldest") or "0"), str(args.get("latest") or "9999999999")
-    found = [m for m in ws.channels.get(channel_id, []) if oldest <= m["ts"] <= latest]
-    limit = int(args.get("limit") or 100)
-    newest_first = [_public(m) for m in reversed(found)]
+    oldest, latest = _ts_bound(args.get("oldest"), "0"), _ts_bound(args.get("latest"), "9999999999")
+    found = [m for m in reversed(ws.channels.get(channel_id, [])) if oldest <= m["ts"] <= latest]
+    page, next_cursor = _page(found, args)
+    with_metadata = _flag(args.get("include_all_metadata"))
     return {
         "ok": True,
-        "messages": newest_first[:limit],
-        "has_more": len(found) > limit,
-        "response_metadata": {"next_cursor": ""},
+        "messages": [_public(m, metadata=with_metadata) for m in page],
+        "has_more": bool(next_cursor),
+        "response_metadata": {"next_cursor": next_cursor},
     }
 
 
@@ -193,8 +243,10 @@ def conversation_replies(ws: Workspace, args: dict[str, Any], origin: str) -> di
     if parent_ts is None:
         return rejection("thread_not_found")
     parent = ws.find_message(channel_id, parent_ts) or {}
-    thread = [parent, *parent.get("replies", [])]
-    return {"ok": True, "messages": [_public(m) for m in thread], "has_more": False}
+    oldest = _ts_bound(args.get("oldest"), "0")
+    thread = [parent, *(m for m in parent.get("replies", []) if m["ts"] >= oldest)]
+    with_metadata = _flag(args.get("include_all_metadata"))
+    return {"ok": True, "messages": [_public(m, metadata=with_metadata) for m in thread], "has_more": False}
 
 
 def user_info(ws: Workspace, args: dict[str, Any], origin: str) -> dict[str, Any]:

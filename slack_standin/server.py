@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl, quote
 from aiohttp import web
 
 from . import chat, files, views
-from .failures import Failure, FailurePlan
+from .failures import DelayPlan, Failure, FailurePlan
 from .holds import Hold, Holds
 from .page import render_page
 from .state import Headers, RecordedCall, Workspace
@@ -85,6 +85,7 @@ class SlackStandIn:
         self.workspace = Workspace()
         self._failures = FailurePlan()
         self._holds = Holds()
+        self._delays = DelayPlan()
         self._runner: web.AppRunner | None = None
         self._base_url: str | None = None
 
@@ -101,6 +102,7 @@ class SlackStandIn:
 
     async def stop(self) -> None:
         self._holds.release_all()
+        self._delays.release_all()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -195,6 +197,16 @@ class SlackStandIn:
     def clear_failures(self, method: str | None = None) -> None:
         self._failures.clear(method)
 
+    def delay(self, method: str, *, seconds: float, times: int | None = 1) -> None:
+        """The next `times` calls to `method` ("*" = any; None = every call until clear_delays()) take
+        effect at once but are answered `seconds` later: a client that times out first never learns
+        that its message was posted. Recorded in `calls` on arrival, with the answer they will get.
+        """
+        self._delays.add(method, seconds, times)
+
+    def clear_delays(self, method: str | None = None) -> None:
+        self._delays.clear(method)
+
     def hold(self, method: str) -> Hold:
         """Calls to `method` wait, unanswered and unrecorded, until the hold's `release()` (or stop()).
 
@@ -209,6 +221,7 @@ class SlackStandIn:
         self.workspace.reset()
         self._failures.clear()
         self._holds.release_all()
+        self._delays.release_all()
 
     def response_url(self, name: str = "r1") -> str:
         """A Slack-style response_url on the stand-in; POSTs to it are recorded as "response_url"."""
@@ -254,6 +267,9 @@ class SlackStandIn:
         await self._holds.pass_through(method)
         status, body, headers = self._answer(request, method, args)
         self._record(request, method, args, status, body)
+        late = self._delays.take(method)
+        if late:
+            await self._delays.wait(late)
         return web.json_response(body, status=status, headers=headers)
 
     async def _upload(self, request: web.Request) -> web.Response:
