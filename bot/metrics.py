@@ -29,6 +29,11 @@ class Metrics:
             ["method", "outcome"],
             registry=self.registry,
         )
+        self.slack_duplicates = Counter(
+            "opsbot_slack_duplicate_requests",
+            "Slack requests acknowledged without acting: Events API retries and replayed requests.",
+            registry=self.registry,
+        )
         self.outbox_depth = Gauge(
             "opsbot_outbox_depth", "Slack calls waiting in the outbox.", registry=self.registry
         )

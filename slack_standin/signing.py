@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import secrets
 import time
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -30,6 +31,9 @@ DEFAULT_MESSAGE_TS = "1732260000.000100"
 DEFAULT_TRIGGER_ID = "1732260000.1.local-trigger"
 
 _event_ids = itertools.count(1)
+# Event ids are unique across runs too (the bot keeps receipts of the ones it handled): a counter
+# alone would start again at 1 after a restart and the bot would take new events for retries.
+_EVENT_ID_PREFIX = "Ev0" + secrets.token_hex(4).upper()
 
 
 def sign_request(signing_secret: str, body: bytes | str, timestamp: int | None = None) -> dict[str, str]:
@@ -178,7 +182,7 @@ def event_body(event: dict[str, Any]) -> str:
         "api_app_id": APP_ID,
         "event": event,
         "type": "event_callback",
-        "event_id": f"Ev0LOCAL{next(_event_ids):06d}",
+        "event_id": f"{_EVENT_ID_PREFIX}{next(_event_ids):06d}",
         "event_time": int(time.time()),
         "authed_users": [BOT_USER_ID],
     }
