@@ -177,8 +177,9 @@ def build_link_buttons(view: IssueMessageView) -> tuple[dict[str, Any] | None, l
             buttons.append(url_button(label, url, f"{ISSUE_LINK_ACTION_PREFIX}{kind}", kind))
     notes = [" · ".join(as_text)] if as_text else []
     if too_long:
-        names = ", ".join(too_long)
-        notes.append(f"⚠️ Not shown: the {escape(names)} link is longer than the {URL_LIMIT:,} characters Slack allows a button.")
+        names = " and ".join(too_long)
+        links = "link is" if len(too_long) == 1 else "links are"
+        notes.append(f"⚠️ Not shown: the {escape(names)} {links} longer than the {URL_LIMIT:,} characters Slack allows a button.")
     return (actions(ISSUE_LINKS_BLOCK_ID, buttons) if buttons else None), notes
 
 
