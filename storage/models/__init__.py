@@ -11,6 +11,7 @@ from storage.models.feedback import (
 )
 from storage.models.base import Base, UTCDateTime, utcnow
 from storage.models.issue import OPEN_STATUSES, Issue, IssueEvent, IssueStatus
+from storage.models.performance import Adjustment, IncidentReview
 from storage.models.slack import (
     DeliveryClaim,
     OutboxItem,
@@ -21,6 +22,7 @@ from storage.models.slack import (
 )
 
 __all__ = [
+    "Adjustment",
     "Alert",
     "AlertStatus",
     "Base",
@@ -34,6 +36,7 @@ __all__ = [
     "RunbookRunStatus",
     "SurveyResponse",
     "SurveyStatus",
+    "IncidentReview",
     "Issue",
     "IssueEvent",
     "IssueStatus",
