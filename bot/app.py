@@ -28,7 +28,7 @@ from bot.metrics import Metrics
 from bot.scheduler import Scheduler
 from bot.settings import Settings, SettingsError
 from bot.slack_directory import UserGroupDirectory
-from handlers import actions, autofix, commands, escalations, home, questions, summaries, surveys
+from handlers import actions, autofix, commands, escalations, home, performance, questions, summaries, surveys
 from handlers.alerts.service import AlertService
 from handlers.alerts.views import load_issue_view
 from handlers.alerts.webhooks import MAX_BODY_BYTES, AlertWebhooks
@@ -94,6 +94,7 @@ class Opsbot:
     autofix: AutofixService
     knowledge: KnowledgeBaseLoader
     questions: QuestionService
+    performance: performance.PerformanceFeature
 
 
 OPSBOT = web.AppKey("opsbot", Opsbot)
@@ -169,9 +170,15 @@ def create_app(
         sessionmaker, config.surveys, writer, managers_channel=config.managers_channel, clock=clock
     )
     summary_service = SummaryService(reader, config.reports, clock=clock)
+    kpi_reports = performance.build_feature(
+        config.performance, prometheus_url=settings.prometheus_url, sessionmaker=sessionmaker, reader=reader,
+        writer=writer, roles=roles, scheduler=scheduler, tz=config.reports.tz,
+        templates_dir=config.reports.templates_dir, kb_paths=settings.kb_paths, clock=clock,
+    )
     daily_report = DailyReport(
         sessionmaker, summary_service, writer, config.reports,
         default_channel=config.managers_channel, client=bolt_client, clock=clock,
+        performance=kpi_reports.daily_section if config.performance.daily_report else None,
     )
     escalation_service, escalation_chains = _escalations(
         settings, config, os.environ if environ is None else environ, sessionmaker, writer, worker, teams,
@@ -199,7 +206,8 @@ def create_app(
     actions.register(slack_app, issues)
     autofix.register(slack_app, autofix_service)
     surveys.register(slack_app, survey_service, lifecycle, scheduler)
-    summaries.register(slack_app, summary_service, daily_report, roles, scheduler)
+    summaries.register(slack_app, summary_service, daily_report, roles, scheduler, kpi_reports.command.summary)
+    kpi_reports.register(slack_app)
     escalations.register(slack_app, escalation_service)
     # Before commands: both listen to `message` events and Bolt runs only the first match (DMs are questions).
     questions.register(slack_app, question_service)
@@ -234,6 +242,7 @@ def create_app(
         autofix=autofix_service,
         knowledge=knowledge,
         questions=question_service,
+        performance=kpi_reports,
     )
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     app[OPSBOT] = opsbot
@@ -251,6 +260,7 @@ def create_app(
     app.cleanup_ctx.append(_delivery)
     app.cleanup_ctx.append(_scheduler)
     app.cleanup_ctx.append(_autofix)
+    app.cleanup_ctx.append(kpi_reports.lifespan)
     return app
 
 

@@ -18,6 +18,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from handlers.autofix.runbooks import Runbooks
 from handlers.config_types import TimeZoneName
 from handlers.escalations.teams import Teams
+from handlers.performance.settings import PerformanceSettings
 from handlers.roles import RoleSettings
 
 
@@ -200,6 +201,7 @@ class OpsConfig(_Strict):
     issue_log: IssueLogSettings = Field(default_factory=IssueLogSettings)
     surveys: SurveySettings = Field(default_factory=SurveySettings)
     reports: ReportSettings = Field(default_factory=ReportSettings)
+    performance: PerformanceSettings = Field(default_factory=PerformanceSettings)  # KPIs (handlers/performance)
 
     @model_validator(mode="after")
     def _reports_use_the_team_zone(self) -> "OpsConfig":

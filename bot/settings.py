@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     http_head_timeout_seconds: float = Field(default=10.0, gt=0)  # a client's request head must arrive in this
     http_max_connections: int = Field(default=1000, ge=1)  # lowered to fit the descriptor limit
+    prometheus_url: str | None = None  # a Prometheus-compatible HTTP API: the performance report's KPIs
 
     @field_validator("slack_api_url")
     @classmethod
@@ -43,6 +44,15 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL")
         return value if value.endswith("/") else value + "/"
+
+    @field_validator("prometheus_url")
+    @classmethod
+    def _prometheus_http_url(cls, value: str | None) -> str | None:
+        if not value or not value.strip():
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value.strip().rstrip("/")
 
     @field_validator("database_url")
     @classmethod

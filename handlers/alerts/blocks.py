@@ -42,6 +42,7 @@ from handlers.blockkit import (
     url_button,
     web_url,
 )
+from handlers.performance.blocks import build_review_actions
 from storage.models import Issue, IssueStatus
 
 PRIORITY_MARKERS = {"High": "🔴", "Medium": "🟠", "Low": "🔵"}
@@ -333,6 +334,7 @@ def build_issue_message(view: IssueMessageView) -> tuple[str, list[dict[str, Any
     buttons = build_issue_buttons(view)
     if buttons:
         blocks.append(buttons)
+    blocks += build_review_actions(issue.id, issue.priority, resolved=not issue.is_open)  # handlers/performance
     fallback = escape(f"[{issue.priority}] {truncate(_named_title(view), 500)} (#{issue.id}, {issue.status})")
     return mrkdwn_text(fallback, FALLBACK_TEXT_LIMIT), cap_blocks(blocks)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 from slack_bolt.async_app import AsyncApp
 
@@ -14,20 +14,25 @@ from handlers.summaries.daily import DailyReport
 from handlers.summaries.service import SummaryService
 
 SUMMARY_COMMAND = "/summary"
+PerformanceRoute = Callable[[dict[str, Any], Any, Any], Awaitable[None]]  # (body, respond, client), after ack
 DAILY_CHECK_SECONDS = 60.0
 
 
 class SummaryCommand:
     """Ack at once; answer ephemerally with the figures, then send the chart to the asker's DM."""
 
-    def __init__(self, summaries: SummaryService, roles: RoleChecker) -> None:
+    def __init__(self, summaries: SummaryService, roles: RoleChecker, performance: PerformanceRoute | None = None) -> None:
         self._summaries = summaries
         self._roles = roles
+        self._performance = performance
 
     async def summary(self, ack: Any, body: dict[str, Any], respond: Any, client: Any) -> None:
         await ack()
         user = body["user_id"]
         await self._roles.require(user, Role.MANAGER, "read summaries")
+        if self._performance is not None and (body.get("text") or "").lower().split()[:1] == ["performance"]:
+            await self._performance(body, respond, client)  # `/summary performance ...`: handlers/performance
+            return
         period = self._summaries.parse_period(body.get("text"))
         summary = await self._summaries.summarize(period)
         note = "The chart is in your direct messages with opsbot."
@@ -51,7 +56,8 @@ def register(
     daily_report: DailyReport,
     roles: RoleChecker,
     scheduler: Scheduler,
+    performance: PerformanceRoute | None = None,
 ) -> None:
-    command = SummaryCommand(summaries, roles)
+    command = SummaryCommand(summaries, roles, performance)
     slack_app.command(SUMMARY_COMMAND)(reporting_errors(command.summary))
     scheduler.every(DAILY_CHECK_SECONDS, "daily-report", daily_report.run_if_due)

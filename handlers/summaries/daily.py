@@ -15,13 +15,14 @@ import re
 import socket
 import uuid
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import ReportSettings
+from handlers.blockkit import cap_blocks
 from handlers.outbox import OutboxWriter
 from handlers.periods import Period, day_period
 from handlers.summaries.blocks import build_report_message
@@ -34,6 +35,7 @@ from storage.repositories_feedback import ReportRunRepository
 log = logging.getLogger(__name__)
 
 DAILY_KIND = "daily"
+PerformanceSection = Callable[[Period], Awaitable[Any]]  # -> an object with .blocks and async .upload(client, channel)
 _CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
 
 
@@ -48,8 +50,10 @@ class DailyReport:
         default_channel: str,
         client: Any,
         clock: Callable[[], datetime] = utcnow,
+        performance: PerformanceSection | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
+        self._performance = performance  # the KPI section (handlers/performance), read before the claim
         self._summaries = summaries
         self._writer = outbox_writer
         self._settings = settings
@@ -76,6 +80,9 @@ class DailyReport:
 
     async def post(self, period: Period) -> bool:
         """Claim (daily, date); the winner enqueues the report in the same transaction. True if this call posted."""
+        extra = None
+        if self._performance is not None and not await self._posted(period):
+            extra = await self._performance(period)  # HTTP queries: never while holding the claim's transaction
         async with self._sessionmaker.begin() as session:
             runs = ReportRunRepository(session)
             if await runs.exists(DAILY_KIND, period.key):
@@ -85,10 +92,18 @@ class DailyReport:
                 return False
             summary = await self._summaries.summarize(period, session=session)
             text, blocks = build_report_message(self._summaries.render(summary, template=DAILY_TEMPLATE))
+            if extra is not None:
+                blocks = cap_blocks(blocks + extra.blocks)
             await self._writer.post_message(OutboxRepository(session), channel=self.channel, text=text, blocks=blocks)
         self._writer.wake()
         await self._upload_chart(summary)
+        if extra is not None:
+            await extra.upload(self._client, self.channel)
         return True
+
+    async def _posted(self, period: Period) -> bool:
+        async with self._sessionmaker() as session:
+            return await ReportRunRepository(session).exists(DAILY_KIND, period.key)
 
     async def _upload_chart(self, summary: Summary) -> None:
         if not _CHANNEL_ID.match(self.channel):
