@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Make sure Debian packages are installed: by default the ones the test suite runs for real
 # (postgresql: a throw-away server per test session; prometheus-alertmanager: end-to-end alerts and
-# amtool; prometheus: promtool, which checks the example alert rules and the compose file's configs).
+# amtool; prometheus: promtool, which checks the example alert rules and the compose file's configs,
+# and the server the performance report's tests query over TSDB blocks promtool builds).
 #
 #   scripts/ensure-system-deps.sh                 # postgresql prometheus-alertmanager prometheus
 #   scripts/ensure-system-deps.sh make            # any other packages

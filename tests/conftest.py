@@ -14,6 +14,7 @@ from storage.database import create_engine
 from storage.migrations import upgrade_to_head
 from tests.harness import BOT_TOKEN, RunningBot, start_bot, stop_bot
 from tests.support.postgres import PostgresServer, postgres_server, scratch_database  # noqa: F401 - fixture
+from tests.support.prometheus import prometheus_kpis  # noqa: F401 - fixture
 
 MIGRATED_TEMPLATE = "opsbot_migrated"
 _BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
