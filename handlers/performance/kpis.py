@@ -101,6 +101,12 @@ class KpiSource:
     def name(self) -> str:
         return f"Prometheus at {self.client.base_url}" if self.client is not None else "no KPI source"
 
+    def problem(self, unavailable: str | None) -> str | None:
+        """A reading's `unavailable` as a report says it, naming the source that failed."""
+        if unavailable is None or not self.configured:
+            return unavailable
+        return f"{self.name} failed: {unavailable}"
+
     def kpi(self, key: str) -> Kpi | None:
         return self._by_key.get(key)
 

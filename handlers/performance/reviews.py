@@ -10,6 +10,7 @@ leaves drafts out of answers until someone publishes them).
 
 from __future__ import annotations
 
+import asyncio
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -184,12 +185,12 @@ class ReviewService:
             "during": Window.of(began, ended, now),
             "after": Window.of(ended, ended + AROUND, now) if issue.resolved_at else None,
         }
-        readings = {
-            name: await self._source.read(window) if window is not None else None for name, window in windows.items()
-        }
-        failed = next((r.unavailable for r in readings.values() if r is not None and r.unavailable), None)
+        read = await asyncio.gather(*(self._source.read(w) for w in windows.values() if w is not None))
+        found = iter(read)
+        readings = {name: next(found) if window is not None else None for name, window in windows.items()}
+        failed = next((r.unavailable for r in read if r.unavailable), None)
         if failed:
-            return [], f"No KPI figures: {self._source.name} failed: {failed}"
+            return [], f"No KPI figures: {self._source.problem(failed)}"
         lines = []
         for kpi in self._source.kpis:
             shown = {

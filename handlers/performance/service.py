@@ -73,7 +73,7 @@ class PerformanceReport:
     previous: Period
     rows: Sequence[KpiRow]
     source: str  # "Prometheus at http://..."
-    source_problem: str | None  # one line: the source could not be read (or is not configured)
+    source_problem: str | None  # why there are no figures: "Prometheus at http://... failed: ...", or no source
     query_problems: Sequence[tuple[str, str]]  # (KPI name, why its query was refused)
     issues: Sequence[IssueLine]
     issues_total: int
@@ -129,14 +129,15 @@ class PerformanceReports:
                 period.start, period.end, period.first_day, limit=self._settings.adjustments_shown
             )
         effects = await asyncio.gather(*(self.effect_of(adjustment, min(period.end, now)) for adjustment in adjustments))
-        problem = current.unavailable or before.unavailable
+        problem = self.source.problem(current.unavailable or before.unavailable)
+        refused = [(kpi.name, current.errors[kpi.key]) for kpi in self.source.kpis if kpi.key in current.errors]
         return PerformanceReport(
             period=period,
             previous=previous,
             rows=kpi_rows(self.source, current, before, days=period.days),
             source=self.source.name,
             source_problem=problem,
-            query_problems=[] if problem else [(self.source.kpi(k).name, m) for k, m in current.errors.items()],  # type: ignore[union-attr]
+            query_problems=[] if problem else refused,
             issues=issues,
             issues_total=total,
             adjustments=[adjustment_line(a, effect) for a, effect in zip(adjustments, effects)],

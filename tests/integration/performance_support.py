@@ -61,7 +61,7 @@ async def ask(bot: RunningBot, text: str, user: str = MANAGER, name: str = "perf
     response_url = bot.standin.response_url(name)
     status, _ = await bot.post_slack(slash_command_body("/summary", text, user_id=user, response_url=response_url))
     assert status == 200
-    [reply] = await bot.standin.wait_for("response_url", timeout=30)
+    [reply] = await bot.standin.wait_for("response_url", timeout=30, where=lambda c: c.path == f"/response_url/{name}")
     return reply.args
 
 

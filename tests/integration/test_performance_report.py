@@ -190,6 +190,20 @@ async def test_a_week_scales_the_daily_budgets(kpi_bot: RunningBot, prometheus_k
     assert lines["Downtime"].value == "48 min" and lines["Downtime"].marker == "🟢"  # 1 + 47 failed probes, of 210
     assert lines["API response time (p95)"].target == "< 500 ms"  # a latency target does not scale
 
+    later = await ask(kpi_bot, f"performance {(prometheus_kpis.day + timedelta(days=3)).isoformat()}", name="later")
+    assert section(later["blocks"], "kpis") == "" and section(later["blocks"], "problems") == "ℹ️ No KPI data for this period."
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_without_a_kpi_source_the_report_says_so_and_keeps_the_issue_log(bot: RunningBot) -> None:
+    reply = await ask(bot, "performance week", user="U0ANYONE")
+    assert section(reply["blocks"], "problems") == (
+        "⚠️ *No KPI figures:* no KPI source is configured (set PROMETHEUS_URL). "
+        "The issues and adjustments below are complete."
+    )
+    assert "(0 in the period)" in section(reply["blocks"], "issues")
+    assert not bot.standin.calls_to("files.completeUploadExternal")
+
 
 async def test_an_unreachable_source_still_reports_the_issue_log_in_one_line(
     database_url: str, standin: SlackStandIn, prometheus_kpis: PrometheusServer
