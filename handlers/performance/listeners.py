@@ -17,6 +17,7 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
+from handlers.blockkit import escape
 from handlers.errors import InvalidInput, PermissionDenied
 from handlers.listeners import describe_error
 from handlers.performance.adjustments import AdjustmentInput, AdjustmentService
@@ -29,14 +30,7 @@ from handlers.roles import Role, RoleChecker
 
 log = logging.getLogger(__name__)
 
-PERFORMANCE_WORD = "performance"
 EXPORT_WORD = "export"
-
-
-def names_performance(text: str | None) -> bool:
-    """Whether `/summary <text>` asks for the performance report."""
-    words = (text or "").split()
-    return bool(words) and words[0].lower() == PERFORMANCE_WORD
 
 
 def _clicked_number(body: dict[str, Any], what: str) -> int:
@@ -164,7 +158,8 @@ class AdjustmentListeners:
         follow_up = f" I'll remind you on {adjustment.follow_up_on:%a %d %b}." if adjustment.follow_up_on else ""
         await _tell(
             client, channel, user,
-            f"📝 Logged adjustment #{adjustment.id} ({answers.area}): it shows in the next performance reports.{follow_up}",
+            f"📝 Logged adjustment #{adjustment.id} ({escape(answers.area)}): it shows in the next performance reports."
+            + follow_up,
         )
 
 
