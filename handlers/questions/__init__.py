@@ -26,7 +26,10 @@ def register(slack_app: AsyncApp, questions: QuestionService) -> None:
     slack_app.command(ASK_COMMAND)(reporting_errors(listeners.ask))
     slack_app.command(KB_COMMAND)(reporting_errors(listeners.kb))
     slack_app.action(QuestionAction.SHOW_ARTICLE.value)(reporting_errors(listeners.show_article))
-    slack_app.action(QuestionAction.ARTICLE_PAGE.value)(reporting_errors(listeners.turn_article_page))
+    # Slack refuses two buttons with one action_id in a block, so Previous and Next have their own;
+    # the shared id they once had is still heard, for modals opened before the change.
+    for page_action in (QuestionAction.ARTICLE_PREVIOUS, QuestionAction.ARTICLE_NEXT, QuestionAction.ARTICLE_PAGE):
+        slack_app.action(page_action.value)(reporting_errors(listeners.turn_article_page))
     slack_app.action(QuestionAction.SOLVED.value)(reporting_errors(listeners.solved))
     slack_app.action(QuestionAction.TICKET.value)(reporting_errors(listeners.open_ticket_form))
     slack_app.view(QuestionView.TICKET.value)(reporting_errors(listeners.submit_ticket))

@@ -132,9 +132,9 @@ def build_article_modal(article: Article, page: int = 0) -> dict[str, Any]:
     if len(pages) > 1 and pageable:
         nav = []
         if page > 0:
-            nav.append(button("← Previous page", QuestionAction.ARTICLE_PAGE, str(page - 1)))
+            nav.append(button("← Previous page", QuestionAction.ARTICLE_PREVIOUS, str(page - 1)))
         if page < len(pages) - 1:
-            nav.append(button("Next page →", QuestionAction.ARTICLE_PAGE, str(page + 1), style="primary"))
+            nav.append(button("Next page →", QuestionAction.ARTICLE_NEXT, str(page + 1), style="primary"))
         blocks.append(actions(QuestionBlock.ARTICLE_NAV, nav))
     elif len(pages) > 1:
         blocks.append(context(f"The rest is in `{escape(truncate(article.relative_path, 200))}`."))

@@ -8,7 +8,9 @@ from enum import StrEnum
 
 class QuestionAction(StrEnum):
     SHOW_ARTICLE = "kb.show_article"  # value: the article id; opens the whole article in a modal
-    ARTICLE_PAGE = "kb.article_page"  # inside the article modal; value: the page number to show
+    ARTICLE_PAGE = "kb.article_page"  # legacy: both page buttons once shared it (Slack refuses that); still heard
+    ARTICLE_PREVIOUS = "kb.article_page.previous"  # inside the article modal; value: the page number to show
+    ARTICLE_NEXT = "kb.article_page.next"  # inside the article modal; value: the page number to show
     SOLVED = "kb.solved"  # "This solved it"; value: the kb_questions id
     TICKET = "kb.ticket"  # "Didn't help — open a ticket" / "Open a ticket"; value: the kb_questions id
 

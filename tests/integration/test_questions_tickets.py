@@ -156,11 +156,19 @@ async def test_long_articles_page_inside_the_modal(long_kb_bot: RunningBot) -> N
     first = opened.response["view"]
     assert opened.response["ok"] and "page 1 of" in shown(first["blocks"][1])
     [next_page] = [e for e in first["blocks"][-1]["elements"]]
-    assert (next_page["action_id"], next_page["value"]) == ("kb.article_page", "1")
+    assert (next_page["action_id"], next_page["value"]) == ("kb.article_page.next", "1")
 
-    status, _ = await bot.post_slack(modal_click(first, "kb.article_page", "1"))
+    status, _ = await bot.post_slack(modal_click(first, "kb.article_page.next", "1"))
     assert status == 200
     [update] = await bot.standin.wait_for("views.update")
     assert update.response["ok"] and update.args["view_id"] == first["id"]
     assert "page 2 of" in shown(update.args["view"]["blocks"][1])
-    assert [e["text"]["text"] for e in update.args["view"]["blocks"][-1]["elements"]][0] == "← Previous page"
+    previous, following = update.args["view"]["blocks"][-1]["elements"]  # one block, two action_ids: Slack requires it
+    assert (previous["text"]["text"], previous["action_id"]) == ("← Previous page", "kb.article_page.previous")
+    assert following["action_id"] == "kb.article_page.next"
+
+    # A modal opened before the buttons got their own ids still pages: the shared id is still heard.
+    status, _ = await bot.post_slack(modal_click(update.response["view"], "kb.article_page", "0"))
+    assert status == 200
+    [_, back] = await bot.standin.wait_for("views.update", count=2)
+    assert back.response["ok"] and "page 1 of" in shown(back.args["view"]["blocks"][1])
