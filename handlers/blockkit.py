@@ -8,6 +8,8 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
+from core.text import clean, escape
+
 SECTION_TEXT_LIMIT = 3000
 FIELD_TEXT_LIMIT = 2000
 HEADER_TEXT_LIMIT = 150
@@ -22,7 +24,6 @@ ELLIPSIS = "…"
 FENCE = "```"
 ALERT_TEXT_INPUT_LIMIT = 20_000  # ten sections' worth: more cannot be shown, and bounds the work per message
 
-_UNSAFE_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 _WEB_URL = re.compile(r"^https?://[^/\s]", re.I)  # a scheme and a host: "http://" alone links nowhere
 _URL_UNSAFE = re.compile(r"[\s|<>]")
 _URL_UNSAFE_IN_JSON = re.compile(r'[^\x21-\x7e]|[|<>"\\]')  # not printable ASCII, or what Slack reads as markup
@@ -58,23 +59,6 @@ def _mrkdwn_head(text: str, budget: int) -> str:
     if ampersand != -1 and ";" not in head[ampersand:]:
         head = head[:ampersand]
     return head.rstrip()
-
-
-def clean(text: str) -> str:
-    """Text every hop to Slack accepts: a lone surrogate (which no UTF-8 encoder, database or Slack
-    takes) becomes U+FFFD and control characters other than tab and line breaks are dropped (NUL
-    is refused by PostgreSQL's JSON, where outbox payloads wait)."""
-    return _UNSAFE_CHARACTERS.sub(_replace_unsafe, text)
-
-
-def _replace_unsafe(match: re.Match[str]) -> str:
-    return "\ufffd" if match.group() >= "\ud800" else ""
-
-
-def escape(text: str) -> str:
-    """The one escape for text Slack shows: `&`, `<` and `>` (which would otherwise make mentions,
-    broadcasts and links) become entities, and the text is `clean`ed."""
-    return clean(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def code(text: str) -> str:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from enum import StrEnum
 
+from core.calendar import next_month
 from handlers.errors import InvalidInput
 
 PERIOD_USAGE = "today, yesterday, week, last week, month, last month, YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD"
@@ -71,10 +72,6 @@ def _month_start(day: date) -> date:
     return day.replace(day=1)
 
 
-def _next_month(day: date) -> date:
-    return date(day.year + (day.month == 12), day.month % 12 + 1, 1)
-
-
 def _make(kind: PeriodKind, first: date, last: date, tz: tzinfo) -> Period:
     if kind is PeriodKind.DAY:
         label, key = first.strftime("%a %d %b %Y"), first.isoformat()
@@ -108,7 +105,7 @@ def week_period(day: date, tz: tzinfo) -> Period:
 
 def month_period(day: date, tz: tzinfo) -> Period:
     first = _month_start(day)
-    return _make(PeriodKind.MONTH, first, _next_month(first) - timedelta(days=1), tz)
+    return _make(PeriodKind.MONTH, first, next_month(first) - timedelta(days=1), tz)
 
 
 def range_period(first: date, last: date, tz: tzinfo) -> Period:

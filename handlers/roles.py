@@ -9,8 +9,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Awaitable, Callable
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from core.settings_types import StrictModel
 from handlers.errors import PermissionDenied
 
 GroupMembers = Callable[[str], Awaitable[set[str]]]
@@ -23,9 +24,7 @@ class Role(StrEnum):
     ADMIN = "admin"  # everything
 
 
-class RoleSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class RoleSettings(StrictModel):
     responder: list[str] = Field(default_factory=list)
     operator: list[str] = Field(default_factory=list)
     manager: list[str] = Field(default_factory=list)

@@ -17,6 +17,8 @@ from collections.abc import Iterable
 from markdown_it import MarkdownIt
 from markdown_it.tree import SyntaxTreeNode
 
+from core.text import escape
+
 ELLIPSIS = "…"
 FENCE = "```"
 _LIST_INDENT = "    "
@@ -31,10 +33,6 @@ _HTML_TAGS = frozenset(
 def markdown_to_mrkdwn(markdown: str) -> str:
     root = SyntaxTreeNode(_parser().parse(markdown))
     return _blocks(root.children, depth=0).strip("\n")
-
-
-def escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def truncate_mrkdwn(text: str, limit: int) -> str:

@@ -5,18 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from core.vocabulary import CATEGORY_LABELS
 from handlers.actions.ids import ResolveModal
 from handlers.blockkit import escape, mrkdwn_section, truncate
 
 TEXT_MAX_LENGTH = 2000
-ROOT_CAUSE_CATEGORIES: tuple[tuple[str, str], ...] = (
-    ("database", "Database"),
-    ("application", "Application"),
-    ("infrastructure", "Infrastructure"),
-    ("third-party", "Third-party service"),
-    ("security", "Security"),
-    ("other", "Other"),
-)
+ROOT_CAUSE_CATEGORIES: tuple[tuple[str, str], ...] = tuple((str(c), label) for c, label in CATEGORY_LABELS.items())
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,8 @@ from typing import Any, Callable
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.config import OpsConfig, Priority
+from core.vocabulary import PRIORITY_RANK, Priority
+from handlers.alerts.settings import AlertRouting
 from handlers.alerts.blocks import build_resolved_line, build_storm_thread_lines
 from handlers.alerts.parsers import AlertBatch, IncomingAlert
 from handlers.alerts.storms import Bucket, NewAlert, bucket_new_alerts, plan_storms
@@ -35,7 +36,6 @@ from storage.repositories import AlertRepository, IssueRepository, OutboxReposit
 
 log = logging.getLogger(__name__)
 
-_PRIORITY_RANK = {Priority.HIGH: 0, Priority.MEDIUM: 1, Priority.LOW: 2}
 MAX_DELIVERIES_PER_TRANSACTION = 64
 WRITER_WAIT_SECONDS = 2.0  # how long a webhook waits for the writer before answering 503
 
@@ -290,7 +290,7 @@ class AlertService:
     def __init__(
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
-        config: OpsConfig,
+        config: AlertRouting,
         outbox_writer: OutboxWriter,
         lifecycle: IssueLifecycle | None = None,
         clock: Callable[[], datetime] = utcnow,
@@ -398,9 +398,9 @@ class AlertService:
                 return await _Ingestion(self, session, [pending.batch for pending in group]).run()
 
     def _highest_priority(self, alerts: list[IncomingAlert]) -> Priority:
-        return min((self._config.priority_for(alert.labels) for alert in alerts), key=_PRIORITY_RANK.__getitem__)
+        return min((self._config.priority_for(alert.labels) for alert in alerts), key=PRIORITY_RANK.__getitem__)
 
     def _raise_priority(self, issue: Any, alerts: list[IncomingAlert]) -> None:
         candidate = self._highest_priority(alerts)
-        if _PRIORITY_RANK[candidate] < _PRIORITY_RANK.get(Priority(issue.priority), 1):
+        if PRIORITY_RANK[candidate] < PRIORITY_RANK.get(Priority(issue.priority), 1):
             issue.priority = candidate

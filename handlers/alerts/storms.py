@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
-from bot.config import StormSettings
+from handlers.alerts.settings import StormSettings
 from handlers.alerts.parsers import AlertBatch, IncomingAlert
 from storage.models import Issue
 

@@ -17,15 +17,16 @@ from urllib.parse import urlsplit
 
 from jinja2 import StrictUndefined, Template, TemplateError, meta
 from jinja2.sandbox import SandboxedEnvironment
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, JsonValue, field_validator, model_validator
+from pydantic import AfterValidator, Field, JsonValue, field_validator, model_validator
+
+from core.settings_types import Duration, StrictModel
+from core.vocabulary import Category
 
 RUNBOOK_ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"  # also the KB front matter's `runbook: RB-DB-01`
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 _HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]{1,128}")
-_SHORT_DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d)\s*")
-_UNIT_SECONDS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
 
-RootCauseCategory = Literal["database", "application", "infrastructure", "third-party", "security", "other"]
+
 
 # One sandbox for every template a runbook holds: no attribute access to Python internals, and an
 # unknown name is an error instead of an empty string.
@@ -50,23 +51,7 @@ def compile_regex(pattern: str, what: str) -> str:
     return pattern
 
 
-def _duration(value: Any) -> Any:
-    """Durations as seconds (600), shorthand ("10m", "90s", "1h") or anything pydantic reads ("PT10M")."""
-    if isinstance(value, str):
-        short = _SHORT_DURATION.fullmatch(value)
-        if short:
-            return timedelta(seconds=float(short.group(1)) * _UNIT_SECONDS[short.group(2)])
-    return value
-
-
-Duration = Annotated[timedelta, BeforeValidator(_duration)]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class RunbookParam(_Strict):
+class RunbookParam(StrictModel):
     """A named value taken from an alert label; `pattern` must match the whole value or the run is refused."""
 
     label: str = Field(min_length=1, max_length=255)
@@ -78,7 +63,7 @@ class RunbookParam(_Strict):
         return compile_regex(value, "a parameter pattern")
 
 
-class EnvValue(_Strict):
+class EnvValue(StrictModel):
     """A header value read from an environment variable at run time, e.g. a bearer token."""
 
     env: str
@@ -92,7 +77,7 @@ class EnvValue(_Strict):
         return value
 
 
-class _Step(_Strict):
+class _Step(StrictModel):
     name: str = Field(default="", max_length=200)
 
     def templates(self) -> list[tuple[str, str]]:
@@ -186,7 +171,7 @@ def _string_leaves(value: Any, where: str, found: list[tuple[str, str]]) -> None
             _string_leaves(item, f"{where}.{key}", found)
 
 
-class Runbook(_Strict):
+class Runbook(StrictModel):
     """One automatic fix. Matching uses the same Alertmanager semantics as bot.config.LabelMatcher
     (which this module cannot import: bot.config imports this module)."""
 
@@ -203,7 +188,7 @@ class Runbook(_Strict):
     cooldown: Duration = timedelta(minutes=5)
     max_attempts: int = Field(default=3, ge=1, le=100)
     root_cause: str = Field(default="", max_length=2000)
-    category: RootCauseCategory | None = None  # becomes the issue's root_cause_category when verified
+    category: Category | None = None  # becomes the issue's root_cause_category when verified
 
     @field_validator("match_re")
     @classmethod

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.config import IssueLogSettings
+from handlers.issues.settings import IssueLogSettings
 from handlers.commands.ids import IssueLogId
 from handlers.commands.listeners import THREAD_REPLY_SUBTYPES, IssueCommands, is_thread_reply
 from handlers.issues.log import IssueLog

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.config import Category, Priority
+from core.vocabulary import Category, Priority
 from handlers.alerts.blocks import PRIORITY_MARKERS, RESOLVED_MARKER, mention
 from handlers.blockkit import (
     pack_lines,

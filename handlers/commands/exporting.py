@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.config import IssueLogSettings
+from handlers.issues.settings import IssueLogSettings
 from handlers.errors import InvalidInput
 from handlers.issues.export import write_issue_log_csv
 from handlers.issues.queries import IssueQueries

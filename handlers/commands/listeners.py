@@ -12,7 +12,7 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.config import IssueLogSettings
+from handlers.issues.settings import IssueLogSettings
 from handlers.commands.blocks import build_help, build_issue_detail, build_issue_list, build_new_issue_modal
 from handlers.commands.exporting import CsvExporter
 from handlers.commands.ids import NewIssueField

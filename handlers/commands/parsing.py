@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.config import Category, Priority
+from core.vocabulary import Category, Priority
 from handlers.commands.ids import FIELD_ACTION_ID, NewIssueField
 from handlers.errors import InvalidInput
 from handlers.issues.log import DESCRIPTION_LIMIT, TITLE_LIMIT, NewIssue

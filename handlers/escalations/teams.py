@@ -13,11 +13,11 @@ from datetime import time as Time
 from typing import Annotated, Literal, Mapping
 from zoneinfo import ZoneInfo
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
-from handlers.config_types import TimeZoneName
+from core.settings_types import StrictModel, TimeZoneName
+from core.vocabulary import Category
 
-CategoryName = Literal["database", "application", "infrastructure", "third-party", "security", "other"]
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 WEEKDAYS: tuple[str, ...] = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 DEFAULT_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
@@ -27,17 +27,13 @@ SlackGroupId = Annotated[str, StringConstraints(pattern=r"^S[A-Z0-9]{2,}$")]
 TeamKey = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Handover(_Strict):
+class Handover(StrictModel):
     day: Weekday = "monday"
     time: Time = Time(9, 0)  # local wall-clock time of the hand-over
     timezone: TimeZoneName = "UTC"
 
 
-class OnCall(_Strict):
+class OnCall(StrictModel):
     """Either one fixed person (`user`) or a weekly `rota` whose first person took over on `starts_on`."""
 
     user: SlackUserId | None = None
@@ -70,7 +66,7 @@ class OnCall(_Strict):
         return self.rota[weeks % len(self.rota)]
 
 
-class EscalationLevel(_Strict):
+class EscalationLevel(StrictModel):
     """A further level of the chain: who hears next when nobody acknowledged for `after_minutes`."""
 
     after_minutes: int = Field(ge=1, le=7 * 24 * 60)
@@ -93,7 +89,7 @@ class EscalationLevel(_Strict):
         return people
 
 
-class PagerDutySettings(_Strict):
+class PagerDutySettings(StrictModel):
     """Outbound Events API v2: the routing key comes from the environment variable named here."""
 
     routing_key_env: str = Field(pattern=r"^[A-Z_][A-Z0-9_]*$")
@@ -101,11 +97,11 @@ class PagerDutySettings(_Strict):
     max_attempts: int = Field(default=12, ge=1, le=100)
 
 
-class TeamSettings(_Strict):
+class TeamSettings(StrictModel):
     name: str = Field(min_length=1, max_length=60)
     channel: str | None = None  # defaults to the config's default_channel
     usergroup: SlackGroupId | None = None  # mentioned as <!subteam^S...>
-    categories: list[CategoryName] = Field(default_factory=list)
+    categories: list[Category] = Field(default_factory=list)
     on_call: OnCall | None = None
     levels: list[EscalationLevel] = Field(default_factory=list, max_length=10)
     pagerduty: PagerDutySettings | None = None

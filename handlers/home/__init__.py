@@ -7,7 +7,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.config import IssueLogSettings
+from handlers.issues.settings import IssueLogSettings
 from handlers.home.blocks import build_home_view
 from handlers.issues.queries import IssueQueries
 from handlers.listeners import reporting_errors

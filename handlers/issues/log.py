@@ -13,7 +13,7 @@ from typing import Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.config import Category, Priority
+from core.vocabulary import Category, Priority
 from handlers.errors import Conflict, InvalidInput, NotFound
 from handlers.issues.lifecycle import IssueLifecycle
 from handlers.issues.notices import (

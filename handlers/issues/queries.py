@@ -13,7 +13,7 @@ from typing import AsyncIterator, Callable, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.config import Category, Priority
+from core.vocabulary import Category, Priority
 from handlers.errors import NotFound
 from handlers.periods import Period, day_period
 from storage.models import OPEN_STATUSES, Issue, IssueEvent, IssueStatus, SlackMessage, utcnow

@@ -25,8 +25,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
+from core.settings_types import StrictModel
 from handlers.performance.defaults import DEFAULT_KPIS
 
 UNITS = ("%", "ms", "s", "min", "")
@@ -57,11 +58,7 @@ class Comparison(StrEnum):
         return {"<": "<", "<=": "≤", ">": ">", ">=": "≥"}[self.value]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Target(_Strict):
+class Target(StrictModel):
     comparison: Comparison
     value: float
 
@@ -79,7 +76,7 @@ class Target(_Strict):
         return self.comparison.holds(value, self.value if bound is None else bound)
 
 
-class Kpi(_Strict):
+class Kpi(StrictModel):
     """One KPI as reports use it: everything filled in."""
 
     key: str
@@ -114,7 +111,7 @@ class Kpi(_Strict):
         return self
 
 
-class KpiOverride(_Strict):
+class KpiOverride(StrictModel):
     """A KPI's entry in the YAML: any field of a default KPI, or all that a new one needs."""
 
     name: str | None = None
@@ -128,7 +125,7 @@ class KpiOverride(_Strict):
     enabled: bool = True
 
 
-class PerformanceSettings(_Strict):
+class PerformanceSettings(StrictModel):
     """KPIs from Prometheus (PROMETHEUS_URL), the adjustments log and post-incident reviews (handlers/performance)."""
 
     kpis: dict[str, KpiOverride] = Field(default_factory=dict)

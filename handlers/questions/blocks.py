@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any, Sequence
 
-from bot.config import Priority
+from core.vocabulary import Priority
 from handlers.blockkit import (
     pack_lines,
     BUTTON_VALUE_LIMIT,

@@ -21,7 +21,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.config import ReportSettings
+from handlers.summaries.settings import ReportSettings
 from handlers.blockkit import cap_blocks
 from handlers.outbox import OutboxWriter
 from handlers.periods import Period, day_period

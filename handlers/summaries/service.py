@@ -14,7 +14,8 @@ from typing import Callable, Mapping, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.config import ReportSettings
+from handlers.summaries.settings import ReportSettings
+from core.calendar import next_month
 from handlers.periods import Period, parse_period, previous_period
 from handlers.summaries.chart import render_chart
 from handlers.summaries.figures import FigureQueries, PeriodFigures, SeriesPoint, series
@@ -46,10 +47,6 @@ def _midnight(day: date, tz: tzinfo) -> datetime:
     return datetime.combine(day, time_of_day(0, 0), tzinfo=tz).astimezone(timezone.utc)
 
 
-def _next_month(day: date) -> date:
-    return date(day.year + (day.month == 12), day.month % 12 + 1, 1)
-
-
 def chart_buckets(period: Period) -> tuple[list[tuple[datetime, datetime]], str]:
     """Calendar days of the period in its zone (at least the week ending with it); weeks or months when long."""
     last = period.last_day
@@ -62,7 +59,7 @@ def chart_buckets(period: Period) -> tuple[list[tuple[datetime, datetime]], str]
         unit, edges = "week", [first + timedelta(days=n) for n in range(0, days, 7)] + [last + timedelta(days=1)]
     else:
         unit, edges = "month", [first]
-        while (following := _next_month(edges[-1])) <= last:
+        while (following := next_month(edges[-1])) <= last:
             edges.append(following)
         edges.append(last + timedelta(days=1))
     return [(_midnight(a, period.tz), _midnight(b, period.tz)) for a, b in zip(edges, edges[1:])], unit

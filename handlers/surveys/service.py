@@ -15,7 +15,7 @@ from typing import Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.config import SurveyAudience, SurveySettings
+from handlers.surveys.settings import SurveyAudience, SurveySettings
 from handlers.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from handlers.outbox import OutboxWriter
 from handlers.surveys.blocks import (

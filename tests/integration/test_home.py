@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from bot.config import Category, Priority
+from core.vocabulary import Category, Priority
 from handlers.issues.log import NewIssue
 from slack_standin.signing import block_actions_body, event_body
 from tests.harness import RunningBot, fixture_json

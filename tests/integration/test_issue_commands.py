@@ -6,7 +6,7 @@ import json
 
 from sqlalchemy import select
 
-from bot.config import Category, Priority
+from core.vocabulary import Category, Priority
 from handlers.issues.log import NewIssue
 from slack_standin.signing import block_actions_body, event_body, slash_command_body, view_submission_body
 from storage.models import Issue, IssueEvent

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from bot.config import Category, Priority
+from core.vocabulary import Category, Priority
 from handlers.issues.export import EXPORT_COLUMNS
 from handlers.issues.log import NewIssue
 from slack_standin import SlackStandIn

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta, timezone
 
-from bot.config import Category, Priority
+from core.vocabulary import Category, Priority
 from handlers.alerts.blocks import IssueMessageView, build_issue_message
 from handlers.commands.blocks import build_help, build_issue_detail, build_issue_list, build_new_issue_modal
 from handlers.home.blocks import build_home_view

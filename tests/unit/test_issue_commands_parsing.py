@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.config import Category, Priority
+from core.vocabulary import Category, Priority
 from handlers.commands.parsing import (
     AssignCommand,
     CommentCommand,

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Category, ConfigError, OpsConfig, Priority, load_config
+from core.vocabulary import Category, Priority
+from bot.config import ConfigError, OpsConfig, load_config
 from bot.settings import SettingsError, load_settings
 from handlers.alerts.parsers import PayloadError, parse_alertmanager, parse_generic, parse_grafana
 

@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.config import ConfigError, OpsConfig, ReportSettings, load_config
+from handlers.summaries.settings import ReportSettings
+from bot.config import ConfigError, OpsConfig, load_config
 from handlers.blockkit import HEADER_TEXT_LIMIT, MESSAGE_BLOCK_LIMIT, SECTION_TEXT_LIMIT
 from handlers.periods import day_period, month_period, parse_period, range_period, week_period
 from handlers.summaries.blocks import SECTION_ORDER, build_report_message

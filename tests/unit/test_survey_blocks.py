@@ -8,7 +8,8 @@ from urllib.parse import unquote
 
 import pytest
 
-from bot.config import ConfigError, OpsConfig, SurveyAudience, SurveySettings, load_config
+from handlers.surveys.settings import SurveyAudience, SurveySettings
+from bot.config import ConfigError, OpsConfig, load_config
 from handlers.blockkit import MODAL_BLOCK_LIMIT, SECTION_TEXT_LIMIT
 from handlers.errors import InvalidInput
 from handlers.outbox import OutboxWriter
