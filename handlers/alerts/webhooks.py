@@ -19,7 +19,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.metrics import Metrics
+from core.metrics import Metrics
 from handlers.alerts.parsers import (
     AlertBatch,
     PayloadError,

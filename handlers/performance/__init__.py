@@ -22,7 +22,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.scheduler import Scheduler
+from core.scheduler import Scheduler
 from handlers.listeners import reporting_errors
 from handlers.outbox import OutboxWriter
 from handlers.performance.adjustments import REMINDER_CHECK_SECONDS, AdjustmentService

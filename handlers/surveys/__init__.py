@@ -6,7 +6,7 @@ import re
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.scheduler import Scheduler
+from core.scheduler import Scheduler
 from handlers.issues.lifecycle import IssueLifecycle
 from handlers.listeners import reporting_errors
 from handlers.surveys.ids import RATE_ACTION_PATTERN, SurveyAction

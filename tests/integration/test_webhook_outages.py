@@ -20,7 +20,7 @@ from aiohttp import web
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from bot.metrics import Metrics
+from core.metrics import Metrics
 from handlers.alerts.service import AlertService
 from handlers.alerts.webhooks import AlertWebhooks
 from handlers.outbox import OutboxWriter
