@@ -1,46 +1,60 @@
-"""The delivery worker: sends the outbox to Slack, in order per issue, surviving Slack outages.
+"""The delivery worker: sends the outbox to Slack, each issue's messages once and in order, on any replica.
 
-Retries are data, not sleeps: a 429 or a 5xx reschedules the item (`next_attempt_at`) and releases
-it, so nothing is held in memory and a restart resumes exactly where the last process stopped.
+* One worker at a time per ordering key (an issue): the head item of a key is taken with a claim on
+  the key (`delivery_claims`), renewed while it is in flight and checked again just before a post.
+* A post is recorded as attempted before it is made and carries a metadata marker; a retry after a
+  timeout, a 5xx or a crash looks for the marker in the channel first (`bot.slack_posts`).
+* Retries are data, not sleeps: a failure reschedules the item (`next_attempt_at`) and releases it,
+  so nothing is held in memory and a restart resumes where the last process stopped. Network and
+  5xx failures stop after `give_up_after`: the item is parked, logged and counted.
+* A 429 pauses its method (and channel) for every replica (`bot.slack_limits`); paused items are
+  deferred at claim time, not called. Posts and updates are paced per channel.
+* Claiming an issue's render supersedes its other pending renders: the latest state is shown once.
+* An item that cannot be rendered is parked at once: no retry makes a builder stop raising.
 
 Database work is batched so delivery does not starve webhook ingestion on SQLite: one transaction
-claims items and reads what they need; outcomes of items finishing together are written together.
+claims items and reads what they need; attempts and outcomes finishing together are written together.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Awaitable, Callable
 
 import aiohttp
+from prometheus_client import Counter
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.batching import GroupRunner
 from bot.config import DeliverySettings
-from bot.metrics import Metrics
-from handlers.alerts.blocks import IssueMessageView, build_issue_message
+from bot.delivery_claims import OutboxClaimer, Prepared, ViewLoader
+from bot.delivery_outcomes import DeliveryRecorder, Outcome, RetryPolicy
+from bot.slack_limits import ChannelPacer, RateLimited, RateLimitPaused, RateLimits, retry_after_seconds
+from bot.slack_posts import attempt_key, find_marked, issue_marker, item_marker
+from core.group_commit import GroupRunner
+from core.metrics import Metrics
+from handlers.issues.message import build_issue_message
 from handlers.outbox import SlackOperation
-from storage.models import OutboxItem, utcnow
-from storage.repositories import OutboxRepository, SlackMessageRepository
+from storage.models import OutboxItem, OutboxStatus, utcnow
+from storage.repositories import OutboxRepository
+from storage.repositories_delivery import (
+    DeliveryClaimRepository,
+    SlackPostAttemptRepository,
+    SlackRateLimitRepository,
+)
 
 log = logging.getLogger(__name__)
 
-RETRYABLE_ERRORS = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
-MAX_BACKOFF_SECONDS = 300.0
 STATS_INTERVAL_SECONDS = 1.0
 DONE_RETENTION = timedelta(days=1)
-RECORD_ATTEMPTS = 3
+ATTEMPT_RETENTION = timedelta(days=7)
+SHUTDOWN_GRACE_SECONDS = 10.0
 
-ViewLoader = Callable[[AsyncSession, int], Awaitable[IssueMessageView | None]]
 Performer = Callable[[OutboxItem], Awaitable[None]]
 
 
@@ -48,42 +62,12 @@ class PermanentDeliveryError(Exception):
     """Slack refused the call for a reason no retry will change."""
 
 
-@dataclass
-class _Prepared:
-    """A claimed item with what its Slack call needs, read in the claiming transaction."""
-
-    item: OutboxItem
-    view: IssueMessageView | None = None
-    message: tuple[str, str] | None = None  # (channel, ts) of the issue's message, if posted
+class _RenderFailed(Exception):
+    """The issue's message could not be built: parked, since no retry changes that."""
 
 
-@dataclass
-class _Outcome:
-    item_id: int
-    done: bool = False
-    failed: bool = False
-    retry_at: datetime | None = None
-    error: str | None = None
-    count_attempt: bool = True
-    posted: tuple[int, str, str] | None = None  # (issue id, channel, ts) of a newly posted message
-
-
-class _ChannelPacer:
-    """Spaces chat.postMessage per channel near Slack's 1 message/s instead of bursting into 429s."""
-
-    def __init__(self, per_second: float) -> None:
-        self._interval = 1.0 / per_second
-        self._next_slot: dict[str, float] = {}
-
-    async def wait(self, channel: str) -> None:
-        now = time.monotonic()
-        slot = max(now, self._next_slot.get(channel, 0.0))
-        self._next_slot[channel] = slot + self._interval
-        if slot > now:
-            await asyncio.sleep(slot - now)
-
-    def push_back(self, channel: str, seconds: float) -> None:
-        self._next_slot[channel] = max(self._next_slot.get(channel, 0.0), time.monotonic() + seconds)
+class _LostClaim(Exception):
+    """Another worker took over this key (ours expired): it delivers the item, we must not."""
 
 
 class DeliveryWorker:
@@ -96,21 +80,35 @@ class DeliveryWorker:
         metrics: Metrics,
         *,
         clock: Callable[[], datetime] = utcnow,
-        max_in_flight: int = 32,
+        max_in_flight: int | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._client = client
         self._settings = settings
-        self._load_view = load_view
         self._metrics = metrics
         self._clock = clock
-        self._max_in_flight = max_in_flight
-        self._pacer = _ChannelPacer(settings.channel_messages_per_second)
+        self._max_in_flight = max_in_flight or settings.max_in_flight
+        self._pacer = ChannelPacer(settings.channel_messages_per_second)
+        self._limits = RateLimits()
         self._wakeup = asyncio.Event()
         self._last_stats = 0.0
-        self._outcomes: GroupRunner[_Outcome, None] = GroupRunner(self._record_outcomes)
-        self._performers: dict[str, Performer] = {}
+        self._last_renewal = 0.0
+        self._held: dict[str, int] = {}  # ordering key -> item id, for the claims in flight here
+        self._channel_ids: dict[str, str] = {}  # "#alerts" -> "C0123", from Slack's answers
         self.worker_id = f"{uuid.uuid4().hex[:12]}"
+        self._retries = RetryPolicy(settings, clock)
+        recorder = DeliveryRecorder(sessionmaker, self.worker_id, self.lease, clock)
+        self._outcomes: GroupRunner[Outcome, None] = GroupRunner(recorder.record_outcomes)
+        self._attempts: GroupRunner[tuple[str, str, str, str | None], bool] = GroupRunner(recorder.record_attempts)
+        self._performers: dict[str, Performer] = {}
+        self._claimer = OutboxClaimer(sessionmaker, self.worker_id, self.lease, load_view, self._limits,
+                                      self._performers.keys(), self._channel_ids, clock)
+        self._parked = Counter(
+            "opsbot_outbox_parked",
+            "Outbox items given up on (kept for inspection), by operation and reason: render, refused, exhausted.",
+            ["operation", "reason"],
+            registry=metrics.registry,
+        )
 
     def handle(self, operation: str, perform: Performer) -> None:
         """Deliver a feature's own outbox operation (e.g. PagerDuty events) with the same ordering and retries.
@@ -125,81 +123,111 @@ class DeliveryWorker:
 
     @property
     def lease(self) -> timedelta:
-        """Long enough that items waiting on a channel's pace are never taken over by another replica."""
-        paced_wait = self._max_in_flight / self._settings.channel_messages_per_second
-        return timedelta(seconds=max(self._settings.lease_seconds, paced_wait + 30))
+        """How long a key stays ours without renewal: a crashed worker's keys are free after this."""
+        return timedelta(seconds=self._settings.lease_seconds)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Deliver until `stop` is set, up to `max_in_flight` items at once (one per ordering key)."""
+        """Deliver until `stop` is set, up to `max_in_flight` items at once (one per ordering key).
+
+        Cancelled, it cancels its deliveries too: like a crash, their outcomes are not recorded,
+        their claims expire, and the post attempts recorded make the next worker look before posting.
+        """
         in_flight: set[asyncio.Task[None]] = set()
-        while not stop.is_set():
-            # Cleared before claiming: a wake-up that lands while the claim runs is not lost.
-            self._wakeup.clear()
-            claimed = 0
-            try:
-                free = self._max_in_flight - len(in_flight)
-                if free > 0:
-                    for prepared in await self._claim(free):
-                        task = asyncio.create_task(self._deliver(prepared))
-                        in_flight.add(task)
-                        task.add_done_callback(in_flight.discard)
-                        claimed += 1
-                await self._refresh_stats()
-            except Exception:  # noqa: BLE001 - the worker must outlive a bad database moment
-                log.exception("delivery loop failed; retrying shortly")
-            if claimed and len(in_flight) < self._max_in_flight:
-                continue
-            waiters: set[asyncio.Future[Any]] = {asyncio.ensure_future(self._wakeup.wait())}
-            if len(in_flight) >= self._max_in_flight:
-                waiters |= set(in_flight)  # a finished item frees a slot
-            await asyncio.wait(waiters, timeout=self._settings.poll_interval_seconds, return_when=asyncio.FIRST_COMPLETED)
-            for waiter in waiters:
-                if waiter not in in_flight:
-                    waiter.cancel()
-        if in_flight:
-            await asyncio.wait(in_flight, timeout=10)
+        renew_every = self.lease.total_seconds() / 3
+        try:
+            while not stop.is_set():
+                # Cleared before claiming: a wake-up that lands while the claim runs is not lost.
+                self._wakeup.clear()
+                claimed = 0
+                try:
+                    await self._renew_claims(renew_every)
+                    free = self._max_in_flight - len(in_flight)
+                    if free > 0:
+                        for prepared in await self._claim(free):
+                            task = asyncio.create_task(self._deliver(prepared))
+                            in_flight.add(task)
+                            task.add_done_callback(in_flight.discard)
+                            claimed += 1
+                    await self._refresh_stats()
+                except Exception:  # noqa: BLE001 - the worker must outlive a bad database moment
+                    log.exception("delivery loop failed; retrying shortly")
+                if claimed and len(in_flight) < self._max_in_flight:
+                    continue
+                waiters: set[asyncio.Future[Any]] = {asyncio.ensure_future(self._wakeup.wait())}
+                if len(in_flight) >= self._max_in_flight:
+                    waiters |= set(in_flight)  # a finished item frees a slot
+                timeout = min(self._settings.poll_interval_seconds, renew_every)
+                await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+                for waiter in waiters:
+                    if waiter not in in_flight:
+                        waiter.cancel()
+            if in_flight:
+                await asyncio.wait(in_flight, timeout=SHUTDOWN_GRACE_SECONDS)
+        finally:
+            for task in in_flight:
+                task.cancel()
 
-    async def _claim(self, limit: int) -> list[_Prepared]:
-        async with self._sessionmaker.begin() as session:
-            items = await OutboxRepository(session).claim(self.worker_id, now=self._clock(), lease=self.lease, limit=limit)
-            issue_ids = [item.issue_id for item in items if item.issue_id is not None]
-            messages = await SlackMessageRepository(session).get_for_issues(issue_ids)
-            prepared = []
-            for item in items:
-                view = None
-                if item.operation == SlackOperation.RENDER_ISSUE and item.issue_id is not None:
-                    view = await self._load_view(session, item.issue_id)
-                message = messages.get(item.issue_id) if item.issue_id is not None else None
-                prepared.append(_Prepared(item, view, (message.channel, message.ts) if message else None))
-            return prepared
+    async def _claim(self, limit: int) -> list[Prepared]:
+        prepared = await self._claimer.claim(limit)
+        self._held.update({entry.item.ordering_key: entry.item.id for entry in prepared})
+        return prepared
 
-    async def _deliver(self, prepared: _Prepared) -> None:
+    async def _renew_claims(self, every: float) -> None:
+        """Heartbeat: the keys in flight here stay ours however long Slack (or the pacer) takes."""
+        if not self._held or time.monotonic() - self._last_renewal < every:
+            return
+        self._last_renewal = time.monotonic()
+        held = dict(self._held)
+        for key in set(held) - await self._claimer.renew(held):
+            log.warning("the claim on %s expired and was taken over; a post from here would be refused", key)
+
+    # delivering ----------------------------------------------------------------------------------
+
+    async def _deliver(self, prepared: Prepared) -> None:
         item = prepared.item
         try:
-            outcome = await self._perform(prepared)
-        except SlackApiError as error:
-            outcome = self._after_slack_error(item, error)
-        except PermanentDeliveryError as error:
-            outcome = self._failed(item, str(error))
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as error:
-            outcome = self._retry_later(item, f"network: {error!r}")
-        except Exception as error:  # noqa: BLE001 - a bug must not drop the item
-            log.exception("delivering outbox item %s (%s) failed", item.id, item.operation)
-            outcome = self._retry_later(item, f"unexpected: {error!r}")
-        try:
-            await self._outcomes.submit(outcome)
-        except Exception:  # noqa: BLE001 - the lease expires and the item is retried
-            log.exception("could not record the outcome of outbox item %s", item.id)
-            return
+            try:
+                outcome = await self._perform(prepared)
+            except _LostClaim:
+                log.warning("outbox item %s (%s): another worker holds its key now; leaving it", item.id, item.ordering_key)
+                return
+            except RateLimited as limited:
+                outcome = Outcome(item, retry_at=limited.until, error="ratelimited", count_attempt=False,
+                                   pauses=[(limited.method, limited.channel, limited.until)], settled=limited.settles)
+            except RateLimitPaused as paused:
+                outcome = Outcome(item, retry_at=paused.until, error="paused: rate limited", count_attempt=False)
+            except _RenderFailed as error:
+                outcome = self._retries.give_up(item, str(error), status=OutboxStatus.PARKED, reason="render")
+            except SlackApiError as error:
+                outcome = self._retries.after_slack_error(item, error)
+            except PermanentDeliveryError as error:
+                outcome = self._retries.give_up(item, str(error), status=OutboxStatus.FAILED, reason="refused")
+            except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as error:
+                # The call may have landed: look again no sooner than Slack had to answer it.
+                outcome = self._retries.retry_later(
+                    item, f"network: {error!r}", at_least=self._settings.slack_timeout_seconds
+                )
+            except Exception as error:  # noqa: BLE001 - a bug must not drop the item
+                log.exception("delivering outbox item %s (%s) failed", item.id, item.operation)
+                outcome = self._retries.retry_later(item, f"unexpected: {error!r}")
+            try:
+                await self._outcomes.submit(outcome)
+            except Exception:  # noqa: BLE001 - the claim expires and the item is retried
+                log.exception("could not record the outcome of outbox item %s", item.id)
+                return
+        finally:
+            self._held.pop(item.ordering_key, None)
+        if outcome.status is not None:
+            self._parked.labels(item.operation, outcome.reason).inc()
         if outcome.done:
             self._metrics.delivery_latency.observe(max(0.0, (self._clock() - item.created_at).total_seconds()))
 
-    async def _perform(self, prepared: _Prepared) -> _Outcome:
+    async def _perform(self, prepared: Prepared) -> Outcome:
         item = prepared.item
         performer = self._performers.get(item.operation)
         if performer is not None:
             await performer(item)
-            return _Outcome(item.id, done=True)
+            return Outcome(item, done=True)
         operation = SlackOperation(item.operation)
         if operation is SlackOperation.RENDER_ISSUE:
             return await self._render_issue(prepared)
@@ -207,61 +235,114 @@ class DeliveryWorker:
             if prepared.message is None:
                 raise PermanentDeliveryError("the issue's message was never posted, so it has no thread")
             channel, ts = prepared.message
-            await self._post(channel, item.payload, thread_ts=ts)
+            await self._post_once(prepared, channel, item.payload, item_marker(item), thread_ts=ts)
         elif operation is SlackOperation.POST_MESSAGE:
-            await self._post(item.payload["channel"], item.payload, thread_ts=item.payload.get("thread_ts"))
+            channel, thread_ts = item.payload["channel"], item.payload.get("thread_ts")
+            await self._post_once(prepared, channel, item.payload, item_marker(item), thread_ts=thread_ts)
         elif operation is SlackOperation.DIRECT_MESSAGE:
-            opened = await self._call("conversations.open", self._client.conversations_open, users=item.payload["user"])
-            await self._post(opened["channel"]["id"], item.payload)
-        return _Outcome(item.id, done=True)
+            opened = await self._call("conversations.open", "", self._client.conversations_open, users=item.payload["user"])
+            await self._post_once(prepared, opened["channel"]["id"], item.payload, item_marker(item))
+        return Outcome(item, done=True, settled=attempt_key(item))
 
-    async def _render_issue(self, prepared: _Prepared) -> _Outcome:
+    async def _render_issue(self, prepared: Prepared) -> Outcome:
         item, view = prepared.item, prepared.view
+        if prepared.render_error:
+            raise _RenderFailed(prepared.render_error)
         if view is None or item.issue_id is None:
-            return _Outcome(item.id, done=True)  # the issue is gone; nothing to show
-        text, blocks = build_issue_message(view)
+            return Outcome(item, done=True)  # the issue is gone; nothing to show
+        try:
+            text, blocks = build_issue_message(view)
+        except Exception as error:  # noqa: BLE001 - parked with the reason, the other items go on
+            log.exception("building the message of issue %s failed", item.issue_id)
+            raise _RenderFailed(f"render failed: {error!r}") from error
         if prepared.message is not None:
             channel, ts = prepared.message
             try:
-                await self._call("chat.update", self._client.chat_update, channel=channel, ts=ts, text=text, blocks=blocks)
-                return _Outcome(item.id, done=True)
+                await self._pace("chat.update", channel)
+                await self._call("chat.update", channel, self._client.chat_update, channel=channel, ts=ts, text=text,
+                                 blocks=blocks)
+                return Outcome(item, done=True)
             except SlackApiError as error:
-                if error.response.get("error") != "message_not_found":
+                if error.response.status_code != 200 or error.response.get("error") != "message_not_found":
                     raise
                 log.warning("message for issue %s was deleted in Slack; posting it again", item.issue_id)
         if not view.issue.channel:
             raise PermanentDeliveryError(f"issue {item.issue_id} has no channel")
-        await self._pacer.wait(view.issue.channel)
-        response = await self._call(
-            "chat.postMessage",
-            self._client.chat_postMessage,
-            channel=view.issue.channel,
-            text=text,
-            blocks=blocks,
-            unfurl_links=False,
-            unfurl_media=False,
-        )
-        return _Outcome(item.id, done=True, posted=(item.issue_id, response["channel"], response["ts"]))
+        payload = {"text": text, "blocks": blocks}
+        channel, ts, found = await self._post_once(prepared, view.issue.channel, payload, issue_marker(view.issue))
+        posted = (item.issue_id, channel, ts)
+        if found:
+            # An earlier attempt landed: recorded now, and this render runs again to update it.
+            return Outcome(item, retry_at=self._clock(), count_attempt=False, posted=posted, settled=attempt_key(item))
+        return Outcome(item, done=True, posted=posted, settled=attempt_key(item))
 
-    async def _post(self, channel: str, payload: dict[str, Any], *, thread_ts: str | None = None) -> None:
-        await self._pacer.wait(channel)
-        await self._call(
-            "chat.postMessage",
-            self._client.chat_postMessage,
-            channel=channel,
-            text=payload["text"],
-            blocks=payload.get("blocks"),
-            thread_ts=thread_ts,
-            unfurl_links=False,
-        )
+    async def _post_once(
+        self,
+        prepared: Prepared,
+        channel: str,
+        payload: dict[str, Any],
+        marker: dict[str, Any],
+        *,
+        thread_ts: str | None = None,
+    ) -> tuple[str, str, bool]:
+        """(channel, ts, found): the message an earlier attempt left, else a new post made after recording it."""
+        item = prepared.item
+        if prepared.attempt is not None:
+            where = prepared.attempt_channel or prepared.attempt.channel
+            ts = await find_marked(self._call, self._client, prepared.attempt, marker, channel=where)
+            if ts is not None:
+                log.info("outbox item %s: found the message an earlier attempt posted (%s %s)", item.id, where, ts)
+                return where, ts, True
+        await self._pace("chat.postMessage", channel)
+        if not await self._attempts.submit((item.ordering_key, attempt_key(item), channel, thread_ts)):
+            raise _LostClaim(item.ordering_key)
+        try:
+            response = await self._call(
+                "chat.postMessage",
+                channel,
+                self._client.chat_postMessage,
+                channel=channel,
+                text=payload["text"],
+                blocks=payload.get("blocks"),
+                thread_ts=thread_ts,
+                metadata=marker,
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+        except RateLimited as limited:
+            if prepared.attempt is None:
+                limited.settles = attempt_key(item)  # a 429 stored nothing, and no earlier attempt is pending
+            raise
+        self._channel_ids[channel] = response["channel"]
+        return response["channel"], response["ts"], False
 
-    async def _call(self, method: str, function: Callable[..., Awaitable[Any]], **kwargs: Any) -> Any:
+    async def _pace(self, method: str, channel: str) -> None:
+        """Wait for the channel's next slot, unless the method is paused there (checked again by the call)."""
+        self._limits.check(method, channel, self._clock())
+        await self._pacer.wait(self._pace_key(method, channel))
+
+    def _pace_key(self, method: str, channel: str) -> tuple[str, str]:
+        """Posts by name ("#alerts") and by id (thread replies) share the channel's pace once its id is known."""
+        return method, self._channel_ids.get(channel, channel)
+
+    async def _call(self, method: str, scope: str, function: Callable[..., Awaitable[Any]], **kwargs: Any) -> Any:
+        """One Web API call, unless a 429 paused `method` in `scope` (a channel, or "" for everywhere).
+
+        A 429 starts the pause here at once, and the outcome shares it with every replica.
+        """
+        self._limits.check(method, scope, self._clock())
         try:
             response = await function(**kwargs)
         except SlackApiError as error:
             status = error.response.status_code
             outcome = "ratelimited" if status == 429 else "server_error" if status >= 500 else "error"
             self._metrics.slack_calls.labels(method, outcome).inc()
+            if status == 429:
+                seconds = retry_after_seconds(error)
+                until = self._clock() + timedelta(seconds=seconds)
+                self._limits.pause(method, scope, until)
+                self._pacer.push_back(self._pace_key(method, scope), seconds)
+                raise RateLimited(method, scope, until) from error
             raise
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
             self._metrics.slack_calls.labels(method, "network_error").inc()
@@ -269,60 +350,7 @@ class DeliveryWorker:
         self._metrics.slack_calls.labels(method, "ok").inc()
         return response
 
-    def _after_slack_error(self, item: OutboxItem, error: SlackApiError) -> _Outcome:
-        status = error.response.status_code
-        data = error.response.data
-        code = data.get("error", "") if isinstance(data, dict) else ""
-        if status == 429:
-            headers = error.response.headers
-            retry_after = float(headers.get("Retry-After", headers.get("retry-after", 1)))
-            channel = item.payload.get("channel") or ""
-            if channel:
-                self._pacer.push_back(channel, retry_after)
-            return _Outcome(item.id, retry_at=self._clock() + timedelta(seconds=retry_after), error="ratelimited",
-                            count_attempt=False)
-        if status >= 500 or code in RETRYABLE_ERRORS:
-            return self._retry_later(item, f"slack {status}: {code or 'server error'}")
-        return self._failed(item, f"slack refused: {code or status}")
-
-    def _retry_later(self, item: OutboxItem, error: str) -> _Outcome:
-        if self._settings.max_attempts and item.attempts + 1 >= self._settings.max_attempts:
-            return self._failed(item, f"gave up after {item.attempts + 1} attempts: {error}")
-        backoff = min(MAX_BACKOFF_SECONDS, 2.0**item.attempts) * random.uniform(0.5, 1.0)
-        return _Outcome(item.id, retry_at=self._clock() + timedelta(seconds=backoff), error=error)
-
-    def _failed(self, item: OutboxItem, error: str) -> _Outcome:
-        log.error("outbox item %s (%s, %s) failed for good: %s", item.id, item.operation, item.ordering_key, error)
-        return _Outcome(item.id, failed=True, error=error)
-
-    async def _record_outcomes(self, outcomes: list[_Outcome]) -> list[None]:
-        """Write outcomes together; retried on a deadlock, since losing them would resend the messages."""
-        for attempt in range(RECORD_ATTEMPTS):
-            try:
-                await self._write_outcomes(outcomes)
-                return [None] * len(outcomes)
-            except DBAPIError:
-                if attempt == RECORD_ATTEMPTS - 1:
-                    raise
-                log.warning("recording %d delivery outcomes failed; retrying", len(outcomes), exc_info=True)
-                await asyncio.sleep(0.05 * (attempt + 1))
-        return [None] * len(outcomes)
-
-    async def _write_outcomes(self, outcomes: list[_Outcome]) -> None:
-        async with self._sessionmaker.begin() as session:
-            outbox = OutboxRepository(session)
-            messages = SlackMessageRepository(session)
-            for outcome in outcomes:
-                if outcome.posted is not None:
-                    await messages.save(*outcome.posted)
-            await outbox.mark_done_many([outcome.item_id for outcome in outcomes if outcome.done])
-            for outcome in outcomes:
-                if outcome.failed:
-                    await outbox.mark_failed(outcome.item_id, error=outcome.error or "failed")
-                elif outcome.retry_at is not None:
-                    await outbox.reschedule(
-                        outcome.item_id, at=outcome.retry_at, error=outcome.error or "", count_attempt=outcome.count_attempt
-                    )
+    # outcomes ------------------------------------------------------------------------------------
 
     async def _refresh_stats(self) -> None:
         if time.monotonic() - self._last_stats < STATS_INTERVAL_SECONDS:
@@ -333,5 +361,8 @@ class DeliveryWorker:
             outbox = OutboxRepository(session)
             depth, oldest = await outbox.pending_stats()
             await outbox.purge_done(now - DONE_RETENTION)
+            await DeliveryClaimRepository(session).purge_expired(now - DONE_RETENTION)
+            await SlackRateLimitRepository(session).purge(now - timedelta(hours=1))
+            await SlackPostAttemptRepository(session).purge(now - ATTEMPT_RETENTION)
         self._metrics.outbox_depth.set(depth)
         self._metrics.delivery_lag.set(max(0.0, (now - oldest).total_seconds()) if oldest else 0.0)
