@@ -30,7 +30,7 @@ from bot.settings import Settings, SettingsError
 from bot.slack_directory import UserGroupDirectory
 from handlers import actions, autofix, commands, escalations, home, performance, questions, summaries, surveys
 from handlers.alerts.service import AlertService
-from handlers.alerts.views import load_issue_view
+from handlers.issues.message_view import load_issue_view
 from handlers.alerts.webhooks import MAX_BODY_BYTES, AlertWebhooks
 from handlers.autofix.runbooks import RunbookCatalog
 from handlers.autofix.service import AutofixService

@@ -14,7 +14,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers.actions.blocks import ROOT_CAUSE_CATEGORIES, TEXT_MAX_LENGTH, ResolveForm, build_resolve_modal
-from handlers.actions.ids import ISSUE_LINK_ACTION_PREFIX, IssueAction, ResolveModal
+from handlers.issues.ids import ISSUE_LINK_ACTION_PREFIX, IssueAction, ResolveModal
 from handlers.actions.modals import ModalOrigin, selected_value, state_values, tell_submitter, text_value
 from handlers.errors import Conflict, InvalidInput
 from handlers.issues.service import IssueService

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.vocabulary import CATEGORY_LABELS
-from handlers.actions.ids import ResolveModal
+from handlers.issues.ids import ResolveModal
 from handlers.blockkit import escape, mrkdwn_section, truncate
 
 TEXT_MAX_LENGTH = 2000

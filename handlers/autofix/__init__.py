@@ -15,7 +15,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from handlers.actions import ButtonClick
-from handlers.actions.ids import IssueAction
+from handlers.issues.ids import IssueAction
 from handlers.autofix.blocks import AutofixCallback, build_confirm_modal, build_refused_reply, build_started_reply
 from handlers.autofix.runbooks import RUNBOOK_ID_PATTERN
 from handlers.autofix.service import AutofixService, ConfirmationNeeded, RunRefused, StartResult

@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from handlers.issues.settings import IssueLogSettings
-from handlers.commands.ids import IssueLogId
+from handlers.issues.ids import IssueLogId
 from handlers.commands.listeners import THREAD_REPLY_SUBTYPES, IssueCommands, is_thread_reply
 from handlers.issues.log import IssueLog
 from handlers.issues.queries import IssueQueries

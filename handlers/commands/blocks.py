@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 from core.vocabulary import Category, Priority
-from handlers.alerts.blocks import PRIORITY_MARKERS, RESOLVED_MARKER, mention
+from handlers.issues.message import PRIORITY_MARKERS, RESOLVED_MARKER, mention
 from handlers.blockkit import (
     pack_lines,
     SECTION_TEXT_LIMIT,
@@ -28,7 +28,7 @@ from handlers.blockkit import (
     slack_date,
     truncate,
 )
-from handlers.commands.ids import FIELD_ACTION_ID, LIST_ACTIONS_BLOCK_ID, IssueLogId, NewIssueField
+from handlers.issues.ids import FIELD_ACTION_ID, LIST_ACTIONS_BLOCK_ID, IssueLogId, NewIssueField
 from handlers.commands.parsing import USAGE
 from handlers.issues.log import DESCRIPTION_LIMIT, TITLE_LIMIT
 from handlers.issues.notices import channel_reference, quiet_user_text

@@ -15,7 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from handlers.issues.settings import IssueLogSettings
 from handlers.commands.blocks import build_help, build_issue_detail, build_issue_list, build_new_issue_modal
 from handlers.commands.exporting import CsvExporter
-from handlers.commands.ids import NewIssueField
+from handlers.issues.ids import NewIssueField
 from handlers.commands.parsing import (
     AssignCommand,
     CommentCommand,

@@ -11,7 +11,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers.actions import ButtonClick
-from handlers.actions.ids import IssueAction
+from handlers.issues.ids import IssueAction
 from handlers.actions.modals import ModalOrigin, selected_value, state_values, tell_submitter, text_value
 from handlers.errors import InvalidInput
 from handlers.escalations.blocks import NOTE_MAX_LENGTH, build_escalation_modal

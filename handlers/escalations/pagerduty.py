@@ -22,7 +22,7 @@ from handlers.blockkit import escape, truncate
 from handlers.escalations.blocks import REASON_TEXT, EscalationNotice
 from handlers.escalations.ids import Urgency
 from handlers.escalations.teams import Team, TeamSettings
-from handlers.alerts.blocks import LINK_ANNOTATIONS
+from handlers.issues.message import LINK_ANNOTATIONS
 from handlers.outbox import OutboxWriter
 from storage.models import OutboxItem, utcnow
 from storage.repositories import IssueRepository, OutboxRepository

@@ -28,7 +28,7 @@ from handlers.blockkit import (
     truncate,
 )
 from handlers.commands.blocks import build_new_issue_modal
-from handlers.commands.ids import NewIssueField
+from handlers.issues.ids import NewIssueField
 from handlers.issues.log import DESCRIPTION_LIMIT, TITLE_LIMIT
 from handlers.questions.ids import QuestionAction, QuestionBlock, QuestionView
 from handlers.questions.service import Answer, GapGroup, GapReport, Reloaded, TicketDraft

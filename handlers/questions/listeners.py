@@ -18,7 +18,7 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from handlers.commands.ids import NewIssueField
+from handlers.issues.ids import NewIssueField
 from handlers.commands.parsing import parse_new_issue
 from handlers.errors import InvalidInput, NotFound
 from handlers.listeners import describe_error

@@ -6,7 +6,7 @@ import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from handlers.alerts.blocks import AlertLine, IssueMessageView, build_issue_message
+from handlers.issues.message import AlertLine, IssueMessageView, build_issue_message
 from handlers.autofix.blocks import (
     AutofixCallback,
     build_confirm_modal,

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 from slack_sdk.models.blocks import Block
 
-from handlers.alerts.blocks import AlertLine, IssueMessageView, build_issue_message, build_storm_thread_lines
+from handlers.issues.message import AlertLine, IssueMessageView, build_issue_message, build_storm_thread_lines
 from handlers.alerts.parsers import IncomingAlert
 from handlers.blockkit import alert_text_to_mrkdwn, cap_blocks, humanize_duration, link, truncate
 from storage.models import AlertStatus, Issue, IssueStatus
@@ -153,7 +153,7 @@ def test_a_short_storm_list_is_one_reply() -> None:
 
 
 def test_open_escalations_are_shown_until_the_issue_resolves() -> None:
-    from handlers.alerts.blocks import EscalationLine
+    from handlers.issues.message import EscalationLine
 
     view = IssueMessageView(
         issue=_issue(), alerts=[_alert()], alert_count=1, firing_count=1,

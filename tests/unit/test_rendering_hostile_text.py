@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from slack_sdk.models.blocks import Block
 
-from handlers.alerts.blocks import (
+from handlers.issues.message import (
     AlertLine,
     EscalationLine,
     IssueMessageView,

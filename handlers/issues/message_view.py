@@ -6,7 +6,7 @@ from typing import Callable, Mapping, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.alerts.blocks import STORM_LIST_LIMIT, AlertLine, EscalationLine, IssueMessageView
+from handlers.issues.message import STORM_LIST_LIMIT, AlertLine, EscalationLine, IssueMessageView
 from storage.models import EscalationStatus
 from storage.repositories import AlertRepository, IssueRepository
 from storage.repositories_escalations import EscalationRepository

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Sequence
 
-from handlers.actions.ids import ISSUE_ACTIONS_BLOCK_ID, ISSUE_LINK_ACTION_PREFIX, ISSUE_LINKS_BLOCK_ID, IssueAction
+from handlers.issues.ids import ISSUE_ACTIONS_BLOCK_ID, ISSUE_LINK_ACTION_PREFIX, ISSUE_LINKS_BLOCK_ID, IssueAction
 from handlers.alerts.parsers import (
     GRAFANA_VALUE_STRING_KEY,
     GRAFANA_VALUES_KEY,
