@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.slack_limits import RateLimits
 from bot.slack_posts import attempt_key
-from handlers.issues.message import IssueMessageView
+from handlers.issues.message_view import IssueMessageView
 from handlers.outbox import SlackOperation
 from storage.models import Issue, OutboxItem, SlackMessage, SlackPostAttempt
 from storage.repositories import IssueRepository, OutboxRepository, SlackMessageRepository

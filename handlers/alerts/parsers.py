@@ -20,18 +20,13 @@ from urllib.parse import quote
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from handlers.issues.message_view import GRAFANA_VALUE_STRING_KEY, GRAFANA_VALUES_KEY, IMAGE_KEY
 from storage.models import AlertStatus
 
 # Alertmanager and Grafana mark "not resolved yet" with Go's zero time.
 _GO_ZERO_YEAR = 1
 MAX_FINGERPRINT_CHARS = 128  # alerts.fingerprint is VARCHAR(128): PostgreSQL refuses longer, SQLite keeps it
 MAX_COUNT = 2**31 - 1  # counts from a body must fit an INTEGER column
-# What a sender says beyond labels and annotations, kept in the alert's annotations (a JSON column)
-# under keys no rule writes, for the issue message to show.
-NOTE_KEY = "__note"  # a sentence about the alert's state ("No data", "Warn"), shown under the message
-IMAGE_KEY = "__image_url"  # a graph or snapshot to show (Grafana's imageURL, Datadog's $SNAPSHOT)
-GRAFANA_VALUES_KEY = "__grafana_values"  # Grafana's `values`, as "A=1, B=0.5"
-GRAFANA_VALUE_STRING_KEY = "__grafana_value_string"  # Grafana's `valueString`, with each value's labels
 
 
 class PayloadError(ValueError):

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.vocabulary import PRIORITY_RANK, Priority
 from handlers.alerts.settings import AlertRouting
-from handlers.issues.message import build_resolved_line, build_storm_thread_lines
+from handlers.alerts.blocks import build_resolved_line, build_storm_thread_lines
 from handlers.alerts.parsers import AlertBatch, IncomingAlert
 from handlers.alerts.storms import Bucket, NewAlert, bucket_new_alerts, plan_storms
 from handlers.errors import Conflict, NotFound

@@ -29,8 +29,6 @@ from typing import Any
 from pydantic import Field, ValidationError, field_validator
 
 from handlers.alerts.parsers import (
-    IMAGE_KEY,
-    NOTE_KEY,
     AlertBatch,
     IncomingAlert,
     Lenient,
@@ -38,6 +36,7 @@ from handlers.alerts.parsers import (
     describe_error,
     fingerprint_for,
 )
+from handlers.issues.message_view import IMAGE_KEY, NOTE_KEY
 from storage.models import AlertStatus
 
 DATADOG = "datadog"

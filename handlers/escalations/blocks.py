@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Sequence
 
-from handlers.issues.message import LINK_ANNOTATIONS, AlertLine
+from handlers.issues.message import LINK_ANNOTATIONS
+from handlers.issues.message_view import AlertLine
 from handlers.blockkit import (
     FALLBACK_TEXT_LIMIT,
     MODAL_BLOCK_LIMIT,

@@ -6,7 +6,7 @@ from typing import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.issues.message import IssueMessageView
+from handlers.issues.message_view import IssueMessageView
 from handlers.escalations.blocks import EscalationContext, RunbookAttempt, TimelineEntry
 from storage.models import Issue
 from storage.repositories import IssueRepository, SlackMessageRepository

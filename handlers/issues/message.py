@@ -7,21 +7,10 @@ of an issue every time it posts or updates the message.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Sequence
+from typing import Any
 
-from handlers.issues.ids import ISSUE_ACTIONS_BLOCK_ID, ISSUE_LINK_ACTION_PREFIX, ISSUE_LINKS_BLOCK_ID, IssueAction
-from handlers.alerts.parsers import (
-    GRAFANA_VALUE_STRING_KEY,
-    GRAFANA_VALUES_KEY,
-    IMAGE_KEY,
-    NOTE_KEY,
-    IncomingAlert,
-)
 from handlers.blockkit import (
     FALLBACK_TEXT_LIMIT,
-    SECTION_TEXT_LIMIT,
     URL_LIMIT,
     actions,
     alert_text_to_mrkdwn,
@@ -36,11 +25,21 @@ from handlers.blockkit import (
     link,
     mrkdwn_section,
     mrkdwn_text,
-    pack_lines,
     slack_date,
     truncate,
     url_button,
     web_url,
+)
+from handlers.issues.ids import ISSUE_ACTIONS_BLOCK_ID, ISSUE_LINK_ACTION_PREFIX, ISSUE_LINKS_BLOCK_ID, IssueAction
+from handlers.issues.message_view import (
+    GRAFANA_VALUE_STRING_KEY,
+    GRAFANA_VALUES_KEY,
+    IMAGE_KEY,
+    NOTE_KEY,
+    STORM_LIST_LIMIT,
+    AlertLine,
+    EscalationLine,
+    IssueMessageView,
 )
 from handlers.performance.blocks import build_review_actions
 from storage.models import Issue, IssueStatus
@@ -58,45 +57,6 @@ LINK_ANNOTATIONS = (
     ("silence", "Silence"),
 )
 SOURCE_LINK_LABELS = {"datadog": "Open in Datadog", "newrelic": "Open in New Relic"}  # else "Source"
-STORM_LIST_LIMIT = 10
-STORM_THREAD_HEADER_ROOM = 100  # the "*N alert(s) joined this group (i/n):*" line above each reply's list
-
-
-@dataclass(frozen=True)
-class AlertLine:
-    """One alert as the message shows it."""
-
-    alertname: str
-    status: str
-    labels: dict[str, str]
-    annotations: dict[str, str]
-    starts_at: datetime
-    generator_url: str | None = None
-    times_fired: int = 1
-    last_seen_at: datetime | None = None
-    source: str | None = None  # alertmanager, grafana, datadog, ...: names the Source button
-
-
-@dataclass(frozen=True)
-class EscalationLine:
-    """An escalation still in play, as the message shows it."""
-
-    team: str  # the team's display name
-    level: int
-    acknowledged_by: str | None = None
-
-
-@dataclass(frozen=True)
-class IssueMessageView:
-    issue: Issue
-    alerts: Sequence[AlertLine] = ()
-    alert_count: int = 0
-    firing_count: int = 0
-    key_labels: Sequence[str] = ("severity", "service", "instance", "job", "namespace")
-    autofix_available: bool = False
-    kb_article: tuple[str, str | None] | None = None  # (title, url) of the matching KB article
-    extra_context: Sequence[str] = field(default_factory=tuple)
-    escalations: Sequence[EscalationLine] = ()
 
 
 def _status_line(issue: Issue) -> str:
@@ -337,30 +297,3 @@ def build_issue_message(view: IssueMessageView) -> tuple[str, list[dict[str, Any
     blocks += build_review_actions(issue.id, issue.priority, resolved=not issue.is_open)  # handlers/performance
     fallback = escape(f"[{issue.priority}] {truncate(_named_title(view), 500)} (#{issue.id}, {issue.status})")
     return mrkdwn_text(fallback, FALLBACK_TEXT_LIMIT), cap_blocks(blocks)
-
-
-def build_resolved_line(issue: Issue, source: str) -> str:
-    took = humanize_duration(issue.resolution_seconds or 0)
-    return f"{RESOLVED_MARKER} Resolved by {escape(source)} after {took}."
-
-
-def _storm_thread_line(alert: IncomingAlert) -> str:
-    where = alert.labels.get("instance") or alert.labels.get("service") or alert.labels.get("job") or alert.fingerprint
-    summary = alert.annotations.get("summary") or alert.alertname
-    return f"• {code(truncate(where, 80))} {escape(truncate(summary, 150))}"
-
-
-def build_storm_thread_lines(alerts: Sequence[IncomingAlert], *, truncated: int = 0) -> list[str]:
-    """Every alert that joined a grouped issue, for its thread: as many replies as the list needs,
-    each within a section's 3,000 characters, to be posted in order. The issue message promises
-    that "the full list is in the thread", so nothing here may be cut."""
-    lines = [_storm_thread_line(alert) for alert in alerts]
-    if truncated:
-        lines.append(f"_…plus {truncated} more that the monitoring system left out of its notification._")
-    chunks = pack_lines(lines, limit=SECTION_TEXT_LIMIT - STORM_THREAD_HEADER_ROOM) or [""]
-    if len(chunks) == 1:
-        return [f"*{len(alerts)} alert(s) joined this group:*\n{chunks[0]}".rstrip()]
-    return [
-        f"*{len(alerts)} alert(s) joined this group ({number}/{len(chunks)}):*\n{chunk}"
-        for number, chunk in enumerate(chunks, start=1)
-    ]

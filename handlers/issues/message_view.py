@@ -1,15 +1,61 @@
-"""Load what the issue message shows, in one short read."""
+"""What the issue message shows (the view its builder, message.py, takes) and loading it in one short read."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Callable, Mapping, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.issues.message import STORM_LIST_LIMIT, AlertLine, EscalationLine, IssueMessageView
-from storage.models import EscalationStatus
+from storage.models import EscalationStatus, Issue
 from storage.repositories import AlertRepository, IssueRepository
 from storage.repositories_escalations import EscalationRepository
+
+# What a sender says beyond labels and annotations, kept in the alert's annotations (a JSON column)
+# under keys no rule writes: the alert parsers write them, the issue message shows them.
+NOTE_KEY = "__note"  # a sentence about the alert's state ("No data", "Warn"), shown under the message
+IMAGE_KEY = "__image_url"  # a graph or snapshot to show (Grafana's imageURL, Datadog's $SNAPSHOT)
+GRAFANA_VALUES_KEY = "__grafana_values"  # Grafana's `values`, as "A=1, B=0.5"
+GRAFANA_VALUE_STRING_KEY = "__grafana_value_string"  # Grafana's `valueString`, with each value's labels
+STORM_LIST_LIMIT = 10  # alerts a grouped issue's message lists; the thread has them all
+
+
+@dataclass(frozen=True)
+class AlertLine:
+    """One alert as the message shows it."""
+
+    alertname: str
+    status: str
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    starts_at: datetime
+    generator_url: str | None = None
+    times_fired: int = 1
+    last_seen_at: datetime | None = None
+    source: str | None = None  # alertmanager, grafana, datadog, ...: names the Source button
+
+
+@dataclass(frozen=True)
+class EscalationLine:
+    """An escalation still in play, as the message shows it."""
+
+    team: str  # the team's display name
+    level: int
+    acknowledged_by: str | None = None
+
+
+@dataclass(frozen=True)
+class IssueMessageView:
+    issue: Issue
+    alerts: Sequence[AlertLine] = ()
+    alert_count: int = 0
+    firing_count: int = 0
+    key_labels: Sequence[str] = ("severity", "service", "instance", "job", "namespace")
+    autofix_available: bool = False
+    kb_article: tuple[str, str | None] | None = None  # (title, url) of the matching KB article
+    extra_context: Sequence[str] = field(default_factory=tuple)
+    escalations: Sequence[EscalationLine] = ()
 
 
 async def load_issue_view(

@@ -6,7 +6,8 @@ import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from handlers.issues.message import AlertLine, IssueMessageView, build_issue_message
+from handlers.issues.message import build_issue_message
+from handlers.issues.message_view import AlertLine, IssueMessageView
 from handlers.autofix.blocks import (
     AutofixCallback,
     build_confirm_modal,

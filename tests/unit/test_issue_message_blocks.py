@@ -7,9 +7,11 @@ from datetime import datetime, timedelta, timezone
 
 from slack_sdk.models.blocks import Block
 
-from handlers.issues.message import AlertLine, IssueMessageView, build_issue_message, build_storm_thread_lines
+from handlers.alerts.blocks import build_storm_thread_lines
 from handlers.alerts.parsers import IncomingAlert
 from handlers.blockkit import alert_text_to_mrkdwn, cap_blocks, humanize_duration, link, truncate
+from handlers.issues.message import build_issue_message
+from handlers.issues.message_view import AlertLine, IssueMessageView
 from storage.models import AlertStatus, Issue, IssueStatus
 
 NOW = datetime(2026, 11, 22, 14, 2, tzinfo=timezone.utc)
@@ -153,7 +155,7 @@ def test_a_short_storm_list_is_one_reply() -> None:
 
 
 def test_open_escalations_are_shown_until_the_issue_resolves() -> None:
-    from handlers.issues.message import EscalationLine
+    from handlers.issues.message_view import EscalationLine
 
     view = IssueMessageView(
         issue=_issue(), alerts=[_alert()], alert_count=1, firing_count=1,

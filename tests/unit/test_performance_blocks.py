@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from datetime import date, datetime, timezone
 
-from handlers.issues.message import IssueMessageView, build_issue_message
+from handlers.issues.message import build_issue_message
+from handlers.issues.message_view import IssueMessageView
 from handlers.performance.blocks import (
     AdjustmentForm,
     build_adjustment_modal,

@@ -19,14 +19,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from slack_sdk.models.blocks import Block
 
-from handlers.issues.message import (
-    AlertLine,
-    EscalationLine,
-    IssueMessageView,
-    build_issue_message,
-    build_resolved_line,
-    build_storm_thread_lines,
-)
+from handlers.alerts.blocks import build_resolved_line, build_storm_thread_lines
 from handlers.alerts.parsers import IncomingAlert
 from handlers.blockkit import (
     CONTEXT_TEXT_LIMIT,
@@ -47,6 +40,8 @@ from handlers.escalations.blocks import (
     build_escalation_message,
     build_escalation_thread_line,
 )
+from handlers.issues.message import build_issue_message
+from handlers.issues.message_view import AlertLine, EscalationLine, IssueMessageView
 from handlers.issues.notices import build_assignee_message, build_reporter_confirmation
 from handlers.issues.queries import IssueTimeline
 from handlers.questions.blocks import build_reply

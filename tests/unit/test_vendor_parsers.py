@@ -10,8 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.config import OpsConfig
-from handlers.alerts.parsers import IMAGE_KEY, NOTE_KEY, PayloadError, parse_alertmanager, parse_grafana, silence_url
+from handlers.alerts.parsers import PayloadError, parse_alertmanager, parse_grafana, silence_url
 from handlers.alerts.vendors import parse_datadog, parse_newrelic
+from handlers.issues.message_view import IMAGE_KEY, NOTE_KEY
 from storage.models import AlertStatus
 from tests.harness import fixture_json
 
