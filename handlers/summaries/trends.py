@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Mapping
 
 from handlers.blockkit import humanize_duration
-from handlers.summaries.figures import PeriodFigures
+from storage.repositories_summaries import PeriodFigures
 
 
 class TrendKind(StrEnum):
