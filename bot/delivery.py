@@ -341,7 +341,6 @@ class DeliveryWorker:
                 seconds = retry_after_seconds(error)
                 until = self._clock() + timedelta(seconds=seconds)
                 self._limits.pause(method, scope, until)
-                self._pacer.push_back(self._pace_key(method, scope), seconds)
                 raise RateLimited(method, scope, until) from error
             raise
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError):

@@ -58,9 +58,6 @@ class ChannelPacer:
         if slot > now:
             await asyncio.sleep(slot - now)
 
-    def push_back(self, key: Hashable, seconds: float) -> None:
-        self._next_slot[key] = max(self._next_slot.get(key, 0.0), time.monotonic() + seconds)
-
 
 class RateLimits:
     """The pauses in force, by (method, channel); channel "" pauses the method in every channel."""

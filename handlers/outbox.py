@@ -29,6 +29,11 @@ class OutboxWriter:
         self._wake()
 
     async def render_issue(self, outbox: OutboxRepository, issue_id: int) -> None:
+        """Re-render the issue's message: nothing new if a render not yet taken is already last in line.
+
+        Renders that do pile up (thread lines between them, or one taken while this was written)
+        collapse when the worker claims the first: it supersedes the rest and shows the latest state.
+        """
         key = issue_ordering_key(issue_id)
         if await outbox.has_unclaimed_tail(key, SlackOperation.RENDER_ISSUE):
             return  # the pending render will show the latest state anyway
