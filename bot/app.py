@@ -28,7 +28,7 @@ from bot.metrics import Metrics
 from bot.scheduler import Scheduler
 from bot.settings import Settings, SettingsError
 from bot.slack_directory import UserGroupDirectory
-from handlers import actions, autofix, commands, escalations, home, performance, questions, summaries, surveys
+from handlers import autofix, escalations, home, performance, questions, summaries, surveys
 from handlers.alerts.service import AlertService
 from handlers.issues.message_view import load_issue_view
 from handlers.alerts.webhooks import MAX_BODY_BYTES, AlertWebhooks
@@ -38,6 +38,7 @@ from handlers.escalations.chains import CHAIN_INTERVAL_SECONDS, EscalationChains
 from handlers.escalations.pagerduty import PAGERDUTY_OPERATION, PagerDutyClient, PagerDutyEvents, resolve_targets
 from handlers.escalations.service import EscalationService
 from handlers.escalations.teams import TeamDirectory
+from handlers.issues import register as register_issues
 from handlers.issues.lifecycle import IssueLifecycle
 from handlers.issues.log import IssueLog
 from handlers.issues.queries import IssueQueries
@@ -203,15 +204,14 @@ def create_app(
         raise_error_for_unhandled_request=False,
     )
     slack_app.error(report_listener_error)
-    actions.register(slack_app, issues)
     autofix.register(slack_app, autofix_service)
     surveys.register(slack_app, survey_service, lifecycle, scheduler)
     summaries.register(slack_app, summary_service, daily_report, roles, scheduler, kpi_reports.command.summary)
     kpi_reports.register(slack_app)
     escalations.register(slack_app, escalation_service)
-    # Before commands: both listen to `message` events and Bolt runs only the first match (DMs are questions).
+    # Before the issue's listeners: both hear `message` events and Bolt runs only the first match (DMs are questions).
     questions.register(slack_app, question_service)
-    commands.register(slack_app, issue_log, issue_queries, config.issue_log)
+    register_issues(slack_app, issues, issue_log, issue_queries, config.issue_log)
     home.register(slack_app, issue_queries, config.issue_log)
 
     # Keep this registration last: it only sees events no feature handles, so Slack gets its 200.

@@ -14,7 +14,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from handlers.actions import ButtonClick
+from handlers.issues.buttons import ButtonClick
 from handlers.issues.ids import IssueAction
 from handlers.autofix.blocks import AutofixCallback, build_confirm_modal, build_refused_reply, build_started_reply
 from handlers.autofix.runbooks import RUNBOOK_ID_PATTERN

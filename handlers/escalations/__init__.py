@@ -10,9 +10,9 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from handlers.actions import ButtonClick
+from handlers.issues.buttons import ButtonClick
 from handlers.issues.ids import IssueAction
-from handlers.actions.modals import ModalOrigin, selected_value, state_values, tell_submitter, text_value
+from handlers.issues.modals import ModalOrigin, selected_value, state_values, tell_submitter, text_value
 from handlers.errors import InvalidInput
 from handlers.escalations.blocks import NOTE_MAX_LENGTH, build_escalation_modal
 from handlers.escalations.ids import EscalationId, Urgency

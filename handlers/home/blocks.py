@@ -9,7 +9,7 @@ from typing import Any
 
 from handlers.issues.message import PRIORITY_MARKERS
 from handlers.blockkit import MODAL_BLOCK_LIMIT, button, cap_blocks, context, divider, mrkdwn_section, slack_date
-from handlers.commands.blocks import issue_line
+from handlers.issues.command_blocks import issue_line
 from handlers.issues.ids import IssueLogId
 from handlers.issues.queries import HomeOverview, PriorityGroup
 

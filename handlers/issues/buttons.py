@@ -1,7 +1,8 @@
 """Buttons on issue messages: Acknowledge, Resolve (a modal asking for the resolution and root cause), Reopen,
 and the alert's links (URL buttons: the browser opens the link, the click is only acked).
 
-Escalate is registered by handlers/escalations, Auto-fix by its own feature.
+Escalate is registered by handlers/escalations, Auto-fix by its own feature; both parse the click
+with ButtonClick.
 """
 
 from __future__ import annotations
@@ -10,15 +11,14 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from handlers.actions.blocks import ROOT_CAUSE_CATEGORIES, TEXT_MAX_LENGTH, ResolveForm, build_resolve_modal
-from handlers.issues.ids import ISSUE_LINK_ACTION_PREFIX, IssueAction, ResolveModal
-from handlers.actions.modals import ModalOrigin, selected_value, state_values, tell_submitter, text_value
+from handlers.issues.resolve_modal import ROOT_CAUSE_CATEGORIES, TEXT_MAX_LENGTH, ResolveForm, build_resolve_modal
+from handlers.issues.ids import ResolveModal
+from handlers.issues.modals import ModalOrigin, selected_value, state_values, tell_submitter, text_value
 from handlers.errors import Conflict, InvalidInput
 from handlers.issues.service import IssueService
-from handlers.listeners import describe_error, reporting_errors
+from handlers.listeners import describe_error
 from handlers.roles import Role
 
 
@@ -117,13 +117,3 @@ class IssueButtons:
 async def acknowledge_link_click(ack: Any) -> None:
     """Slack sends a URL button's click too; unanswered, the button shows an error."""
     await ack()
-
-
-def register(slack_app: AsyncApp, issues: IssueService) -> None:
-    buttons = IssueButtons(issues)
-    slack_app.action(re.compile(f"^{re.escape(ISSUE_LINK_ACTION_PREFIX)}"))(acknowledge_link_click)
-    slack_app.action(IssueAction.ACKNOWLEDGE.value)(reporting_errors(buttons.acknowledge))
-    slack_app.action(IssueAction.UNACKNOWLEDGE.value)(reporting_errors(buttons.unacknowledge))
-    slack_app.action(IssueAction.RESOLVE.value)(reporting_errors(buttons.resolve))
-    slack_app.action(IssueAction.REOPEN.value)(reporting_errors(buttons.reopen))
-    slack_app.view(ResolveModal.CALLBACK.value)(reporting_errors(buttons.submit_resolution))

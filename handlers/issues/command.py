@@ -13,10 +13,10 @@ from typing import Any
 from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers.issues.settings import IssueLogSettings
-from handlers.commands.blocks import build_help, build_issue_detail, build_issue_list, build_new_issue_modal
-from handlers.commands.exporting import CsvExporter
+from handlers.issues.command_blocks import build_help, build_issue_detail, build_issue_list, build_new_issue_modal
+from handlers.issues.export_upload import CsvExporter
 from handlers.issues.ids import NewIssueField
-from handlers.commands.parsing import (
+from handlers.issues.command_parsing import (
     AssignCommand,
     CommentCommand,
     ExportCommand,

@@ -29,7 +29,7 @@ from handlers.blockkit import (
     truncate,
 )
 from handlers.issues.ids import FIELD_ACTION_ID, LIST_ACTIONS_BLOCK_ID, IssueLogId, NewIssueField
-from handlers.commands.parsing import USAGE
+from handlers.issues.command_parsing import USAGE
 from handlers.issues.log import DESCRIPTION_LIMIT, TITLE_LIMIT
 from handlers.issues.notices import channel_reference, quiet_user_text
 from handlers.issues.queries import IssueFilter, IssuePage, IssueTimeline

@@ -27,7 +27,7 @@ from handlers.blockkit import (
     slack_date,
     truncate,
 )
-from handlers.commands.blocks import build_new_issue_modal
+from handlers.issues.command_blocks import build_new_issue_modal
 from handlers.issues.ids import NewIssueField
 from handlers.issues.log import DESCRIPTION_LIMIT, TITLE_LIMIT
 from handlers.questions.ids import QuestionAction, QuestionBlock, QuestionView

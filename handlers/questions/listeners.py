@@ -19,7 +19,7 @@ from typing import Any
 from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers.issues.ids import NewIssueField
-from handlers.commands.parsing import parse_new_issue
+from handlers.issues.command_parsing import parse_new_issue
 from handlers.errors import InvalidInput, NotFound
 from handlers.listeners import describe_error
 from handlers.questions.article_modal import build_article_gone, build_article_modal, page_request

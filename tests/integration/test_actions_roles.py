@@ -6,7 +6,7 @@ from typing import AsyncIterator
 
 import pytest
 
-from handlers.actions.modals import ModalOrigin
+from handlers.issues.modals import ModalOrigin
 from slack_standin import SlackStandIn
 from tests.harness import RunningBot, start_bot, stop_bot, test_config
 from tests.integration.escalation_support import (

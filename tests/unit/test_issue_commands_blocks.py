@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 from core.vocabulary import Category, Priority
 from handlers.issues.message import build_issue_message
 from handlers.issues.message_view import IssueMessageView
-from handlers.commands.blocks import build_help, build_issue_detail, build_issue_list, build_new_issue_modal
+from handlers.issues.command_blocks import build_help, build_issue_detail, build_issue_list, build_new_issue_modal
 from handlers.home.blocks import build_home_view
 from handlers.issues.notices import build_comment_line, build_reporter_confirmation, channel_reference
 from handlers.issues.queries import (

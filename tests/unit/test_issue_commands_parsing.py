@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core.vocabulary import Category, Priority
-from handlers.commands.parsing import (
+from handlers.issues.command_parsing import (
     AssignCommand,
     CommentCommand,
     ExportCommand,

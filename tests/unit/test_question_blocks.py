@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from handlers.blockkit import SECTION_TEXT_LIMIT
-from handlers.commands.parsing import parse_new_issue
+from handlers.issues.command_parsing import parse_new_issue
 from handlers.periods import parse_period
 from handlers.questions.blocks import (
     build_gaps,

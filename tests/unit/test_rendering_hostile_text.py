@@ -31,7 +31,7 @@ from handlers.blockkit import (
     escape,
     link,
 )
-from handlers.commands.blocks import build_issue_detail
+from handlers.issues.command_blocks import build_issue_detail
 from handlers.escalations.blocks import (
     EscalationContext,
     EscalationNotice,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from slack_sdk.models.views import View
 
-from handlers.actions.blocks import ROOT_CAUSE_CATEGORIES, ResolveForm, build_resolve_modal
-from handlers.actions.modals import ModalOrigin, selected_value, state_values, text_value
+from handlers.issues.resolve_modal import ROOT_CAUSE_CATEGORIES, ResolveForm, build_resolve_modal
+from handlers.issues.modals import ModalOrigin, selected_value, state_values, text_value
 from handlers.errors import InvalidInput
 
 
