@@ -18,7 +18,6 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.autofix.blocks import (
@@ -39,14 +38,14 @@ from handlers.blockkit import humanize_duration, slack_date
 from handlers.errors import Conflict, InvalidInput, NotFound
 from handlers.outbox import OutboxWriter
 from handlers.roles import Role, RoleChecker
-from storage.models import Issue, RunbookRun, RunbookRunStatus, utcnow
+from storage.models import Issue, OutboxItem, RunbookRun, RunbookRunStatus, utcnow
 from storage.repositories import AlertRepository, IssueRepository, OutboxRepository
 from storage.repositories_autofix import RunbookRunRepository
 
 log = logging.getLogger(__name__)
 
 MATCH_ALERT_LIMIT = 10  # the alerts an issue message shows: the button and the run see the same ones
-_OPENED_KEY = "autofix.opened_issue_ids"
+AUTOFIX_START_OPERATION = "autofix.start"  # an outbox row: start the issue's automatic runbook
 
 
 class Trigger(StrEnum):
@@ -110,25 +109,24 @@ class AutofixService:
         await self.verification.on_resolved(session, issue, actor)
 
     async def on_opened(self, session: AsyncSession, issue: Issue, actor: str) -> None:
-        """IssueLifecycle hook: after the opening transaction commits, try the issue's `auto` runbook.
+        """IssueLifecycle hook: ask for the issue's `auto` runbook through the outbox.
 
-        Nothing is decided inside the alert transaction (which batches many deliveries): the alerts
-        are read back after commit, and a rolled-back transaction starts nothing."""
+        The request is a row written in the alert's own transaction, so a crash between that commit
+        and the run cannot lose it: the delivery worker hands it to `start_requested` after a restart
+        too. Nothing is decided inside the alert transaction (which batches many deliveries), and a
+        rolled-back transaction requests nothing."""
         if not self.catalog.has_auto:
             return
-        pending: list[int] | None = session.info.get(_OPENED_KEY)
-        if pending is None:
-            pending = session.info[_OPENED_KEY] = []
-            loop = asyncio.get_running_loop()
+        await OutboxRepository(session).enqueue(
+            AUTOFIX_START_OPERATION, {"issue_id": issue.id}, ordering_key=f"autofix:{issue.id}", issue_id=issue.id
+        )
 
-            def after_commit(_session: Any) -> None:
-                issue_ids = list(pending)
-                pending.clear()
-                for issue_id in issue_ids:
-                    loop.call_soon(self._spawn, self._start_automatically(issue_id), None)
+    async def start_requested(self, item: OutboxItem) -> None:
+        """The delivery worker's performer for AUTOFIX_START_OPERATION: start the automatic run.
 
-            event.listen(session.sync_session, "after_commit", after_commit, once=True)
-        pending.append(issue.id)
+        Safe to repeat: a run already going (or the runbook's cool-down) refuses a second one, so an
+        item retried after a crash starts nothing twice."""
+        await self._start_automatically(int(item.payload["issue_id"]))
 
     async def check_deadlines(self) -> None:
         await self.verification.check_deadlines(lambda run_id: run_id in self._active_runs)
