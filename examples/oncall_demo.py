@@ -24,7 +24,7 @@ from slack_standin.signing import block_actions_body, view_submission_body  # no
 from sqlalchemy import select  # noqa: E402
 
 from storage.models import RunbookRun, RunbookRunStatus  # noqa: E402
-from storage.repositories import IssueRepository  # noqa: E402
+from storage.repositories_issue_log import IssueRepository  # noqa: E402
 from tests.harness import BOT_TOKEN, RunningBot, start_bot, stop_bot, test_config  # noqa: E402
 
 OPERATOR, RESPONDER, DBA_LEAD = "U0OLIVIA", "U0RAVI", "U0DANA"
@@ -60,7 +60,7 @@ async def fire(bot: RunningBot, title: str, service: str, status: str = "firing"
 
 async def click(bot: RunningBot, action: str, issue_id: int, user: str) -> None:
     await bot.post_slack(block_actions_body(action, str(issue_id), user_id=user,
-                                            response_url=bot.standin.response_url(user), trigger_id=f"t-{action}-{user}"))
+                                            response_url=bot.standin.response_url(user)))
 
 
 async def submit(bot: RunningBot, values: dict, user: str) -> None:

@@ -21,7 +21,6 @@ from .state import (
     TEAM_NAME,
     TEAM_URL,
     Workspace,
-    stable_id,
 )
 from .validation import check_message, rejection
 
@@ -89,12 +88,12 @@ def _check_metadata(args: dict[str, Any]) -> tuple[str, str] | None:
 
 
 def post_message(ws: Workspace, args: dict[str, Any], origin: str) -> dict[str, Any]:
-    if not args.get("channel"):
-        return rejection("channel_not_found")
+    channel_id, refused = ws.bot_access(args.get("channel"))
+    if refused:
+        return rejection(refused)
     problem = check_message(args) or _check_metadata(args)
     if problem:
         return rejection(*problem)
-    channel_id = ws.resolve_channel(str(args["channel"]))
     parent_ts = None
     if args.get("thread_ts"):
         parent_ts = ws.thread_parent_ts(channel_id, str(args["thread_ts"]))
@@ -121,8 +120,9 @@ def _find(ws: Workspace, args: dict[str, Any]) -> tuple[str, dict[str, Any] | No
 
 
 def update_message(ws: Workspace, args: dict[str, Any], origin: str) -> dict[str, Any]:
-    if not args.get("channel"):
-        return rejection("channel_not_found")
+    _, refused = ws.bot_access(args.get("channel"))
+    if refused:
+        return rejection(refused)
     channel_id, message = _find(ws, args)
     if message is None:
         return rejection("message_not_found")
@@ -145,27 +145,28 @@ def update_message(ws: Workspace, args: dict[str, Any], origin: str) -> dict[str
 
 
 def delete_message(ws: Workspace, args: dict[str, Any], origin: str) -> dict[str, Any]:
-    if not args.get("channel"):
-        return rejection("channel_not_found")
-    channel_id = ws.resolve_channel(str(args["channel"]))
+    channel_id, refused = ws.bot_access(args.get("channel"))
+    if refused:
+        return rejection(refused)
     if not ws.delete_message(channel_id, str(args.get("ts") or "")):
         return rejection("message_not_found")
     return {"ok": True, "channel": channel_id, "ts": args["ts"]}
 
 
 def post_ephemeral(ws: Workspace, args: dict[str, Any], origin: str) -> dict[str, Any]:
-    if not args.get("channel"):
-        return rejection("channel_not_found")
-    if not args.get("user"):
+    channel_id, refused = ws.bot_access(args.get("channel"))
+    if refused:
+        return rejection(refused)
+    if ws.find_user(str(args.get("user") or "")) is None:
         return rejection("user_not_found")
     problem = check_message(args)
     if problem:
         return rejection(*problem)
-    channel_id = ws.resolve_channel(str(args["channel"]))
     ts = ws.next_ts()
     ws.ephemerals.setdefault(channel_id, []).append(
         {
             "ts": ts,
+            "thread_ts": args.get("thread_ts"),
             "user": str(args["user"]),
             "text": str(args.get("text") or ""),
             "blocks": copy.deepcopy(args.get("blocks") or []),
@@ -175,7 +176,7 @@ def post_ephemeral(ws: Workspace, args: dict[str, Any], origin: str) -> dict[str
 
 
 def get_permalink(ws: Workspace, args: dict[str, Any], origin: str) -> dict[str, Any]:
-    if not args.get("channel"):
+    if ws.find_conversation(str(args.get("channel") or "")) is None:
         return rejection("channel_not_found")
     channel_id, message = _find(ws, {"channel": args["channel"], "ts": args.get("message_ts")})
     if message is None:
@@ -190,24 +191,17 @@ def open_conversation(ws: Workspace, args: dict[str, Any], origin: str) -> dict[
         users = [u.strip() for u in users.split(",") if u.strip()]
     if not users:
         return rejection("users_list_not_supplied")
-    if len(users) == 1:
-        channel_id = ws.open_dm(users[0])
-    else:
-        channel_id = stable_id("G", ",".join(sorted(users)))
-        ws.channel_names[channel_id] = "@" + ",".join(sorted(users))
+    if any(ws.find_user(u) is None for u in users):
+        return rejection("user_not_found")
+    channel_id = ws.open_dm(users[0]) if len(users) == 1 else ws.open_group(users)
     return {"ok": True, "channel": {"id": channel_id}}
 
 
 def conversation_info(ws: Workspace, args: dict[str, Any], origin: str) -> dict[str, Any]:
-    if not args.get("channel"):
+    conversation = ws.find_conversation(str(args.get("channel") or ""))
+    if conversation is None or (conversation.is_private and BOT_USER_ID not in conversation.members):
         return rejection("channel_not_found")
-    channel_id = ws.resolve_channel(str(args["channel"]))
-    label = ws.channel_label(channel_id)
-    is_im = channel_id.startswith("D")
-    channel = {"id": channel_id, "name": label.lstrip("#@"), "is_channel": not is_im, "is_im": is_im}
-    if is_im:
-        channel["user"] = ws.dm_users.get(channel_id)
-    return {"ok": True, "channel": channel}
+    return {"ok": True, "channel": conversation.info()}
 
 
 def _ts_bound(value: Any, default: str) -> str:
@@ -220,9 +214,9 @@ def _ts_bound(value: Any, default: str) -> str:
 
 def conversation_history(ws: Workspace, args: dict[str, Any], origin: str) -> dict[str, Any]:
     """Newest first, like Slack; honours oldest/latest/limit/cursor and include_all_metadata."""
-    if not args.get("channel"):
-        return rejection("channel_not_found")
-    channel_id = ws.resolve_channel(str(args["channel"]))
+    channel_id, refused = ws.bot_access(args.get("channel"), write=False)
+    if refused:
+        return rejection(refused)
     oldest, latest = _ts_bound(args.get("oldest"), "0"), _ts_bound(args.get("latest"), "9999999999")
     found = [m for m in reversed(ws.channels.get(channel_id, [])) if oldest <= m["ts"] <= latest]
     page, next_cursor = _page(found, args)
@@ -236,9 +230,9 @@ def conversation_history(ws: Workspace, args: dict[str, Any], origin: str) -> di
 
 
 def conversation_replies(ws: Workspace, args: dict[str, Any], origin: str) -> dict[str, Any]:
-    if not args.get("channel"):
-        return rejection("channel_not_found")
-    channel_id = ws.resolve_channel(str(args["channel"]))
+    channel_id, refused = ws.bot_access(args.get("channel"), write=False)
+    if refused:
+        return rejection(refused)
     parent_ts = ws.thread_parent_ts(channel_id, str(args.get("ts") or ""))
     if parent_ts is None:
         return rejection("thread_not_found")
@@ -250,9 +244,10 @@ def conversation_replies(ws: Workspace, args: dict[str, Any], origin: str) -> di
 
 
 def user_info(ws: Workspace, args: dict[str, Any], origin: str) -> dict[str, Any]:
-    if not args.get("user"):
+    user = ws.find_user(str(args.get("user") or ""))
+    if user is None:
         return rejection("user_not_found")
-    return {"ok": True, "user": copy.deepcopy(ws.user(str(args["user"])))}
+    return {"ok": True, "user": copy.deepcopy(user)}
 
 
 METHODS: dict[str, Handler] = {

@@ -87,7 +87,11 @@ def complete_upload(ws: Workspace, args: dict[str, Any], origin: str) -> dict[st
     if isinstance(channels, str):
         channels = [c for c in channels.split(",") if c]
     target = args.get("channel_id") or (channels[0] if channels else None)
-    channel_id = ws.resolve_channel(str(target)) if target else None
+    channel_id = None
+    if target:
+        channel_id, refused = ws.bot_access(target)
+        if refused:
+            return rejection(refused)
     parent_ts = None
     if channel_id and args.get("thread_ts"):
         parent_ts = ws.thread_parent_ts(channel_id, str(args["thread_ts"]))

@@ -18,16 +18,18 @@ from urllib.parse import parse_qsl, quote
 
 from aiohttp import web
 
-from . import chat, files, views
+from . import chat, directory, files, views
 from .failures import DelayPlan, Failure, FailurePlan
 from .holds import Hold, Holds
+from .limits import RateLimits
 from .page import render_page
-from .state import Headers, RecordedCall, Workspace
+from .signing import DEFAULT_CHANNEL_ID, DEFAULT_USER_ID
+from .state import BOT_USER_ID, Headers, RecordedCall, Workspace
 from .validation import MAX_MESSAGE_BLOCKS, check_blocks
 
 log = logging.getLogger(__name__)
 
-METHODS: dict[str, chat.Handler] = {**chat.METHODS, **views.METHODS, **files.METHODS}
+METHODS: dict[str, chat.Handler] = {**chat.METHODS, **views.METHODS, **files.METHODS, **directory.METHODS}
 
 # slack_sdk sends these as JSON strings in form and query arguments; decoded, tests see one shape.
 _JSON_FIELDS = ("blocks", "attachments", "view", "files", "metadata")
@@ -77,12 +79,22 @@ def _redacted(values: dict[str, Any], secret_key: str) -> dict[str, Any]:
 
 
 class SlackStandIn:
-    """A Slack Web API double on 127.0.0.1; `bot_token=None` accepts any xoxb-/xoxp- token."""
+    """A Slack Web API double on 127.0.0.1; `bot_token=None` accepts any xoxb-/xoxp- token.
 
-    def __init__(self, bot_token: str | None = None) -> None:
+    As strict as Slack: the workspace starts with #general (the bot not in it) and #local (C0LOCAL,
+    the channel signing's payloads name, the bot in it) and the person U0HUMAN; tests add the
+    channels and people they use (`add_channel`, `add_user`). Rate limits are off unless
+    `rate_limits=True` (or `set_rate_limits(True)`).
+    """
+
+    def __init__(self, bot_token: str | None = None, *, rate_limits: bool = False) -> None:
         self.bot_token = bot_token
         self.calls: list[RecordedCall] = []
         self.workspace = Workspace()
+        self.workspace.add_channel("general", member=False)
+        self.workspace.add_channel("local", channel_id=DEFAULT_CHANNEL_ID)
+        self.workspace.add_user(DEFAULT_USER_ID)
+        self.limits = RateLimits(enabled=rate_limits)
         self._failures = FailurePlan()
         self._holds = Holds()
         self._delays = DelayPlan()
@@ -180,6 +192,41 @@ class SlackStandIn:
             lines.append(f"  {call.method} -> {call.status} {outcome} {' '.join(details)}".rstrip())
         return "\n".join(lines)
 
+    # the workspace -----------------------------------------------------------------------------
+
+    def add_channel(
+        self, name: str, *, member: bool = True, private: bool = False, archived: bool = False,
+        channel_id: str | None = None, members: tuple[str, ...] = (),
+    ) -> str:
+        """Create (or change) a channel; `member=False` leaves the bot out, so posting gets not_in_channel."""
+        return self.workspace.add_channel(
+            name, member=member, private=private, archived=archived, channel_id=channel_id, members=members
+        )
+
+    def invite_bot(self, channel: str) -> None:
+        conversation = self.workspace.find_conversation(channel)
+        if conversation is None:
+            raise KeyError(f"no channel {channel!r}; add_channel() it first")
+        conversation.members.add(BOT_USER_ID)
+
+    def archive_channel(self, channel: str) -> None:
+        conversation = self.workspace.find_conversation(channel)
+        if conversation is None:
+            raise KeyError(f"no channel {channel!r}")
+        conversation.is_archived = True
+
+    def add_user(self, user_id: str, name: str | None = None, real_name: str | None = None, **extra: Any) -> None:
+        """A person users.info knows (real_name defaults to "User <id>"); the bot may DM known people."""
+        self.workspace.add_user(user_id, name, real_name, **extra)
+
+    def add_usergroup(self, group_id: str, handle: str, users: list[str]) -> None:
+        self.workspace.usergroups[group_id] = {"id": group_id, "handle": handle, "users": list(users)}
+
+    def set_rate_limits(self, enabled: bool) -> None:
+        """Slack's rate limits on or off; turning them on starts every bucket full."""
+        self.limits.enabled = enabled
+        self.limits.reset()
+
     # scripting -------------------------------------------------------------------------------
 
     def fail_next(
@@ -222,6 +269,7 @@ class SlackStandIn:
         self._failures.clear()
         self._holds.release_all()
         self._delays.release_all()
+        self.limits.reset()
 
     def response_url(self, name: str = "r1") -> str:
         """A Slack-style response_url on the stand-in; POSTs to it are recorded as "response_url"."""
@@ -253,7 +301,11 @@ class SlackStandIn:
             return 200, {"ok": False, "error": token_error}, {}
         handler = METHODS.get(method)
         if handler is None:
-            return 200, {"ok": True}, {}
+            return 200, {"ok": False, "error": "unknown_method", "req_method": method}, {}
+        channel = args.get("channel")
+        retry_after = self.limits.check(method, self.workspace.resolve_channel(str(channel)) if channel else None)
+        if retry_after is not None:
+            return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry_after)}
         try:
             return 200, handler(self.workspace, args, str(request.url.origin())), {}
         except Exception as exc:  # a stand-in bug must fail the test loudly, not hang it
@@ -307,8 +359,9 @@ class SlackStandIn:
         failure = self._failures.take("response_url")
         if failure is not None:
             status, body, headers = failure.status, failure.body(), failure.headers()
-        elif args.get("blocks") is not None and check_blocks(args["blocks"], MAX_MESSAGE_BLOCKS):
-            status, body, headers = 400, {"ok": False, "error": "invalid_blocks"}, {}
+        elif args.get("blocks") is not None and (problems := check_blocks(args["blocks"], MAX_MESSAGE_BLOCKS)):
+            body = {"ok": False, "error": "invalid_blocks", "response_metadata": {"messages": problems}}
+            status, headers = 400, {}
         else:
             status, body, headers = 200, {"ok": True}, {}
         self._record(request, "response_url", args, status, body)

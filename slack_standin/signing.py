@@ -4,7 +4,8 @@ Bodies are returned as the exact text to send, because the signature covers the 
 re-serialising the JSON after signing would break it. Shapes follow the captured fixtures in
 tests/fixtures (slack_block_actions_button.json, slack_view_submission.json,
 slack_slash_command.form.txt, slack_event_app_mention.json). Identifiers default to the stand-in's
-workspace (team T0LOCAL, bot U0BOT).
+workspace (team T0LOCAL, bot U0BOT). Trigger ids are fresh ones the stand-in accepts (once, for 3 s)
+unless a test passes its own.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from .state import APP_ID, BOT_ID, BOT_USER_ID, TEAM_ID, stable_id
+from .triggers import mint_trigger_id
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 JSON_CONTENT_TYPE = "application/json"
@@ -28,7 +30,6 @@ UNSET_RESPONSE_URL = "http://127.0.0.1:9/response_url/unset"
 DEFAULT_USER_ID = "U0HUMAN"
 DEFAULT_CHANNEL_ID = "C0LOCAL"
 DEFAULT_MESSAGE_TS = "1732260000.000100"
-DEFAULT_TRIGGER_ID = "1732260000.1.local-trigger"
 
 _event_ids = itertools.count(1)
 # Event ids are unique across runs too (the bot keeps receipts of the ones it handled): a counter
@@ -65,7 +66,7 @@ def block_actions_body(
     channel_id: str = DEFAULT_CHANNEL_ID,
     message_ts: str = DEFAULT_MESSAGE_TS,
     response_url: str = UNSET_RESPONSE_URL,
-    trigger_id: str = DEFAULT_TRIGGER_ID,
+    trigger_id: str | None = None,
     block_id: str | None = None,
     message: dict[str, Any] | None = None,
 ) -> str:
@@ -76,7 +77,7 @@ def block_actions_body(
         "api_app_id": APP_ID,
         "token": "verification_token",
         "container": {"type": "message", "message_ts": message_ts, "channel_id": channel_id, "is_ephemeral": False},
-        "trigger_id": trigger_id,
+        "trigger_id": trigger_id or mint_trigger_id(),
         "team": _team(),
         "channel": {"id": channel_id, "name": "local"},
         "response_url": response_url,
@@ -121,7 +122,7 @@ def view_submission_body(
         "user": _user(user_id),
         "api_app_id": APP_ID,
         "token": "verification_token",
-        "trigger_id": DEFAULT_TRIGGER_ID,
+        "trigger_id": mint_trigger_id(),
         "view": {
             "id": view_id,
             "team_id": TEAM_ID,
@@ -154,7 +155,7 @@ def slash_command_body(
     user_id: str = DEFAULT_USER_ID,
     channel_id: str = DEFAULT_CHANNEL_ID,
     response_url: str = UNSET_RESPONSE_URL,
-    trigger_id: str = DEFAULT_TRIGGER_ID,
+    trigger_id: str | None = None,
 ) -> str:
     """A slash command: plain form fields, in the order Slack sends them."""
     fields = {
@@ -169,7 +170,7 @@ def slash_command_body(
         "text": text,
         "api_app_id": APP_ID,
         "response_url": response_url,
-        "trigger_id": trigger_id,
+        "trigger_id": trigger_id or mint_trigger_id(),
     }
     return urlencode(fields)
 

@@ -13,6 +13,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from .triggers import TriggerLedger
+
 TEAM_ID = "T0LOCAL"
 TEAM_NAME = "opsbot local"
 TEAM_URL = "https://opsbot-local.slack.com/"
@@ -22,7 +24,7 @@ BOT_ID = "B0BOT"
 APP_ID = "A0LOCAL"
 
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
-_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_USER_ID = re.compile(r"^[UW][A-Z0-9]+$")
 
 
 class Headers(dict):
@@ -72,25 +74,87 @@ def stable_id(prefix: str, key: str) -> str:
     return prefix + hashlib.sha1(key.encode()).hexdigest()[:10].upper()
 
 
+def default_user(user_id: str, name: str | None = None, real_name: str | None = None) -> dict[str, Any]:
+    """A users.info `user` in Slack's shape; names default to "user-u0alice" / "User U0ALICE"."""
+    is_bot = user_id == BOT_USER_ID
+    name = name or (BOT_USER_NAME if is_bot else "user-" + user_id.lower())
+    real_name = real_name or ("Opsbot" if is_bot else "User " + user_id)
+    return {
+        "id": user_id,
+        "team_id": TEAM_ID,
+        "name": name,
+        "real_name": real_name,
+        "tz": "UTC",
+        "tz_offset": 0,
+        "is_bot": is_bot,
+        "deleted": False,
+        "profile": {"display_name": name, "real_name": real_name, "email": f"{name}@opsbot.local"},
+    }
+
+
+@dataclass
+class Conversation:
+    """A channel, private channel, DM or group DM, and who is in it (the bot's membership is what Slack checks)."""
+
+    id: str
+    name: str
+    is_private: bool = False
+    is_archived: bool = False
+    is_im: bool = False
+    is_mpim: bool = False
+    user: str | None = None  # the other person, for a DM
+    members: set[str] = field(default_factory=set)
+    created: int = field(default_factory=lambda: int(time.time()))
+
+    def info(self) -> dict[str, Any]:
+        """conversations.info / .list shape."""
+        base: dict[str, Any] = {"id": self.id, "created": self.created, "is_im": self.is_im, "is_mpim": self.is_mpim}
+        if self.is_im:
+            return {**base, "user": self.user, "is_org_shared": False}
+        return {
+            **base,
+            "name": self.name,
+            "is_channel": not self.is_private and not self.is_mpim,
+            "is_group": self.is_private,
+            "is_private": self.is_private,
+            "is_archived": self.is_archived,
+            "is_general": self.name == "general",
+            "is_member": BOT_USER_ID in self.members,
+            "num_members": len(self.members),
+        }
+
+
 @dataclass
 class Workspace:
-    """Channels with their messages, plus views, files and users, as Slack would hold them."""
+    """Channels with their messages, plus views, files, users and user groups, as Slack would hold them.
+
+    Conversations exist only once added (`add_channel`), a DM once opened with a known user; the bot
+    may post and read only where it is a member, as Slack refuses otherwise.
+    """
 
     channel_names: dict[str, str] = field(default_factory=dict)  # id -> display name
     dm_users: dict[str, str] = field(default_factory=dict)  # DM channel id -> user id
+    conversations: dict[str, Conversation] = field(default_factory=dict)
     channels: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # id -> top-level msgs
     ephemerals: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     views: dict[str, dict[str, Any]] = field(default_factory=dict)
     home_views: dict[str, str] = field(default_factory=dict)  # user id -> view id
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    usergroups: dict[str, dict[str, Any]] = field(default_factory=dict)
+    triggers: TriggerLedger = field(default_factory=TriggerLedger)
+    trigger_owners: dict[str, str] = field(default_factory=dict)  # trigger id -> the person who acted
+    modals: dict[str, list[str]] = field(default_factory=dict)  # user id -> open view ids, bottom first
     _index: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     _last_ts_us: int = 0
     _counter: int = 0
 
+    def __post_init__(self) -> None:
+        self.users.setdefault(BOT_USER_ID, default_user(BOT_USER_ID))
+
     def reset(self) -> None:
-        """Forget messages, views and files; ids stay stable and ts keeps increasing."""
-        for store in (self.channels, self.ephemerals, self.views, self.home_views, self.files):
+        """Forget messages, views and files; ids, channels and users stay, and ts keeps increasing."""
+        for store in (self.channels, self.ephemerals, self.views, self.home_views, self.files, self.modals):
             store.clear()
         self._index.clear()
 
@@ -108,41 +172,82 @@ class Workspace:
         return f"{prefix}0{self._counter:08X}"
 
     def resolve_channel(self, channel: str) -> str:
-        """Map "#alerts", "alerts", a user id or a channel id to the channel id Slack would use."""
+        """The id "#alerts", "alerts", a user id or a channel id stands for; creates nothing (read-back)."""
         channel = channel.strip()
         if _CHANNEL_ID.match(channel):
-            self.channel_names.setdefault(channel, channel)
             return channel
         if _USER_ID.match(channel):
-            return self.open_dm(channel)
+            return stable_id("D", channel)
         name = channel.lstrip("#").lower()
-        channel_id = stable_id("C", name)
+        named = [c.id for c in self.conversations.values() if c.name == name and not c.is_im]
+        return named[0] if named else stable_id("C", name)
+
+    # conversations and people ------------------------------------------------------------------
+
+    def add_channel(
+        self, name: str, *, member: bool = True, private: bool = False, archived: bool = False,
+        channel_id: str | None = None, members: tuple[str, ...] = (),
+    ) -> str:
+        """A channel that exists (again: its messages are kept); `member` says whether the bot is in it.
+        A bare channel id as `name` ("C0OPS") makes a channel of that id, named after it."""
+        if _CHANNEL_ID.match(name.strip()) and channel_id is None:
+            channel_id = name.strip()
+        name = name.strip().lstrip("#").lower()
+        channel_id = channel_id or stable_id("C", name)
+        conversation = self.conversations.get(channel_id) or Conversation(channel_id, name)
+        conversation.is_private, conversation.is_archived = private, archived
+        conversation.members |= set(members)
+        if member:
+            conversation.members.add(BOT_USER_ID)
+        else:
+            conversation.members.discard(BOT_USER_ID)
+        self.conversations[channel_id] = conversation
         self.channel_names[channel_id] = "#" + name
         return channel_id
 
+    def add_user(self, user_id: str, name: str | None = None, real_name: str | None = None, **extra: Any) -> None:
+        self.users[user_id] = {**default_user(user_id, name, real_name), **extra}
+
+    def find_user(self, user_id: str) -> dict[str, Any] | None:
+        return self.users.get(user_id)
+
     def open_dm(self, user_id: str) -> str:
         channel_id = stable_id("D", user_id)
+        if channel_id not in self.conversations:
+            self.conversations[channel_id] = Conversation(
+                channel_id, user_id, is_im=True, user=user_id, members={user_id, BOT_USER_ID}
+            )
         self.dm_users[channel_id] = user_id
         self.channel_names[channel_id] = "@" + user_id
         return channel_id
 
-    def user(self, user_id: str) -> dict[str, Any]:
-        """Users are invented on first sight; tests may pre-register richer ones in `users`."""
-        if user_id not in self.users:
-            name = BOT_USER_NAME if user_id == BOT_USER_ID else "user-" + user_id.lower()
-            real_name = "Opsbot" if user_id == BOT_USER_ID else "User " + user_id
-            self.users[user_id] = {
-                "id": user_id,
-                "team_id": TEAM_ID,
-                "name": name,
-                "real_name": real_name,
-                "tz": "UTC",
-                "tz_offset": 0,
-                "is_bot": user_id == BOT_USER_ID,
-                "deleted": False,
-                "profile": {"display_name": name, "real_name": real_name},
-            }
-        return self.users[user_id]
+    def open_group(self, user_ids: list[str]) -> str:
+        channel_id = stable_id("G", ",".join(sorted(user_ids)))
+        if channel_id not in self.conversations:
+            self.conversations[channel_id] = Conversation(
+                channel_id, "mpdm-" + "--".join(sorted(user_ids)), is_private=True, is_mpim=True,
+                members={*user_ids, BOT_USER_ID},
+            )
+        self.channel_names[channel_id] = "@" + ",".join(sorted(user_ids))
+        return channel_id
+
+    def find_conversation(self, channel: str) -> Conversation | None:
+        """The conversation "#alerts", "alerts", a channel id or a user id (the app's DM) names, if any."""
+        channel = channel.strip()
+        if _USER_ID.match(channel):
+            return self.conversations[self.open_dm(channel)] if channel in self.users else None
+        return self.conversations.get(self.resolve_channel(channel))
+
+    def bot_access(self, channel: Any, *, write: bool = True) -> tuple[str, str | None]:
+        """(channel id, Slack's error or None): where the bot may post (write) or read."""
+        conversation = self.find_conversation(str(channel or ""))
+        if conversation is None:
+            return "", "channel_not_found"
+        if conversation.is_archived and write:
+            return conversation.id, "is_archived"
+        if BOT_USER_ID not in conversation.members:
+            return conversation.id, "not_in_channel" if not conversation.is_private else "channel_not_found"
+        return conversation.id, None
 
     # messages --------------------------------------------------------------------------------
 
@@ -190,3 +295,15 @@ class Workspace:
 
     def channel_label(self, channel_id: str) -> str:
         return self.channel_names.get(channel_id, channel_id)
+
+
+def channel_names_in(value: Any, key: str = "") -> list[str]:
+    """Every "#name" or channel id held under a key ending in "channel" in nested dicts/lists (a bot's
+    config, say): the channels a workspace must have, with the bot invited, for that config to work."""
+    if isinstance(value, dict):
+        return [name for k, v in value.items() for name in channel_names_in(v, str(k))]
+    if isinstance(value, (list, tuple)):
+        return [name for v in value for name in channel_names_in(v, key)]
+    if isinstance(value, str) and key.endswith("channel") and (value.startswith("#") or _CHANNEL_ID.match(value)):
+        return [value]
+    return []

@@ -1,7 +1,8 @@
 """Surfaces: views.open, views.push, views.update, views.publish.
 
 Views are validated like Slack does (title 24 chars, 100 blocks, ...) and refused with
-`invalid_arguments` plus detail lines. The stored view carries the fields Slack adds (id, hash,
+`invalid_arguments` plus detail lines; views.open and views.push take a trigger_id the stand-in
+issued, once, within 3 seconds (`invalid_trigger_id`, `exchanged_trigger_id`, `expired_trigger_id`). The stored view carries the fields Slack adds (id, hash,
 state, root_view_id), so a later view_submission payload can be built from it.
 """
 
@@ -54,15 +55,45 @@ def _refuse_view(args: dict[str, Any]) -> dict[str, Any] | None:
     return rejection("invalid_arguments", problems) if problems else None
 
 
-def open_view(ws: Workspace, args: dict[str, Any], origin: str) -> dict[str, Any]:
+MAX_MODAL_STACK = 3
+
+
+def store_view(ws: Workspace, view: dict[str, Any], view_id: str | None) -> str:
+    """Store a new view (view_id None) or replace one in place; returns its id."""
+    if view_id is None:
+        view_id = ws.next_id("V")
+        ws.views[view_id] = _stored(view_id, view)
+    else:
+        ws.views[view_id] = _stored(view_id, view, ws.views[view_id]["root_view_id"])
+    return view_id
+
+
+def _open(ws: Workspace, args: dict[str, Any], *, push: bool) -> dict[str, Any]:
     if not args.get("trigger_id"):
         return rejection("invalid_arguments", ["[ERROR] missing required field: trigger_id"])
     refused = _refuse_view(args)
     if refused:
         return refused
-    view_id = ws.next_id("V")
-    ws.views[view_id] = _stored(view_id, args["view"])
+    trigger_id = str(args["trigger_id"])
+    trigger_error = ws.triggers.exchange(trigger_id)
+    if trigger_error:
+        return rejection(trigger_error)
+    owner = ws.trigger_owners.pop(trigger_id, None)
+    stack = ws.modals.setdefault(owner, []) if owner else None
+    if push and stack is not None and len(stack) >= MAX_MODAL_STACK:
+        return rejection("push_limit_reached")
+    view_id = store_view(ws, args["view"], None)
+    if stack is not None:
+        stack[:] = [*stack, view_id] if push else [view_id]
     return {"ok": True, "view": copy.deepcopy(ws.views[view_id])}
+
+
+def open_view(ws: Workspace, args: dict[str, Any], origin: str) -> dict[str, Any]:
+    return _open(ws, args, push=False)
+
+
+def push_view(ws: Workspace, args: dict[str, Any], origin: str) -> dict[str, Any]:
+    return _open(ws, args, push=True)
 
 
 def _find_view(ws: Workspace, args: dict[str, Any]) -> dict[str, Any] | None:
@@ -83,7 +114,7 @@ def update_view(ws: Workspace, args: dict[str, Any], origin: str) -> dict[str, A
     refused = _refuse_view(args)
     if refused:
         return refused
-    ws.views[current["id"]] = _stored(current["id"], args["view"], current["root_view_id"])
+    store_view(ws, args["view"], current["id"])
     return {"ok": True, "view": copy.deepcopy(ws.views[current["id"]])}
 
 
@@ -103,7 +134,7 @@ def publish_view(ws: Workspace, args: dict[str, Any], origin: str) -> dict[str, 
 
 METHODS: dict[str, Handler] = {
     "views.open": open_view,
-    "views.push": open_view,
+    "views.push": push_view,
     "views.update": update_view,
     "views.publish": publish_view,
 }

@@ -20,11 +20,20 @@ from bot.server import ConnectionLimits, GuardedTCPSite, make_runner
 from bot.settings import Settings
 from slack_standin import SlackStandIn
 from slack_standin.signing import sign_request
+from slack_standin.state import channel_names_in
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SIGNING_SECRET = "test-signing-secret"
 WEBHOOK_TOKEN = "test-webhook-token"
 BOT_TOKEN = "xoxb-test"
+# Channels the tests type commands in, by the ids their payloads carry (the bot is in each).
+TEST_CHANNEL_IDS = {"ops": "C0OPS"}
+# The people the tests click as: the stand-in knows them (users.info, DMs), as a real workspace would.
+TEST_USERS = (
+    "U0A U0ALICE U0ANYONE U0BOB U0BOSS U0CAROL U0DANA U0DAVE U0DBA U0DBA1 U0DBA2 U0DBA3 U0DBA8 U0DBA9 U0DEV "
+    "U0DEVON U0HUMAN U0INTERN U0LEAD U0MALLORY U0MANAGER U0OLIVIA U0OPS U0OTHER U0RAVI U0REPORTER "
+    "U0RESPONDER U0STAFF U0ANNA U0BEN U0CLARA U0ME U0REP U0A1 U0B U0B1 U123 U111 W111 W222 W0ANN W23456789"
+).split()
 
 
 def fixture_json(name: str) -> Any:
@@ -135,7 +144,9 @@ async def start_bot(
         **(settings_overrides or {}),
     )
     clock = clock or Clock()
-    app = create_app(settings, config or test_config(), clock=clock)
+    config = config or test_config()
+    prepare_workspace(standin, config)
+    app = create_app(settings, config, clock=clock)
     limits = ConnectionLimits(
         head_timeout=settings.http_head_timeout_seconds, max_connections=settings.http_max_connections
     )
@@ -146,6 +157,17 @@ async def start_bot(
     bound = site.bound_port
     session = aiohttp.ClientSession()
     return RunningBot(f"http://127.0.0.1:{bound}", app, runner, standin, session, clock, site)
+
+
+def prepare_workspace(standin: SlackStandIn, config: OpsConfig) -> None:
+    """The workspace the bot was installed in: the channels its config names, with the bot invited,
+    and the test users. The stand-in refuses posts anywhere else, as Slack does."""
+    for name in channel_names_in(config.model_dump(mode="json")):
+        standin.add_channel(name)
+    for name, channel_id in TEST_CHANNEL_IDS.items():
+        standin.add_channel(name, channel_id=channel_id)
+    for user in TEST_USERS:
+        standin.add_user(user)
 
 
 async def stop_bot(bot: RunningBot) -> None:

@@ -93,7 +93,6 @@ async def click(
 ) -> int:
     body = block_actions_body(
         action_id, str(issue_id), user_id=user_id, message_ts=ts, response_url=bot.standin.response_url(reply_to),
-        trigger_id=f"trigger-{action_id}-{user_id}",
     )
     status, _ = await bot.post_slack(body)
     return status

@@ -20,7 +20,8 @@ def human_says(bot: RunningBot, channel: str, user: str, text: str, *, thread_ts
                kind: str = "message") -> dict[str, Any]:
     """Store the person's message in the stand-in (as Slack would) and return the event Slack sends."""
     workspace = bot.standin.workspace
-    channel_id = workspace.resolve_channel(channel)
+    conversation = workspace.find_conversation(channel)  # a user id opens (or finds) the DM with the bot
+    channel_id = conversation.id if conversation else workspace.resolve_channel(channel)
     message = {"type": "message", "user": user, "text": text, "ts": workspace.next_ts()}
     workspace.add_message(channel_id, message, thread_ts)
     event = {"type": kind, "channel": channel_id, "user": user, "text": text, "ts": message["ts"],
@@ -62,7 +63,7 @@ async def replies(bot: RunningBot, name: str, count: int = 1) -> list[dict[str, 
 
 
 async def click(bot: RunningBot, element: dict[str, Any], *, user: str = ALICE, reply: str = "click",
-                message: dict[str, Any] | None = None, trigger_id: str = "1900000000.1.trigger") -> None:
+                message: dict[str, Any] | None = None, trigger_id: str | None = None) -> None:
     body = block_actions_body(element["action_id"], element["value"], user_id=user, message=message,
                               response_url=bot.standin.response_url(reply), trigger_id=trigger_id)
     status, _ = await bot.post_slack(body)

@@ -15,9 +15,17 @@ TOKEN = "xoxb-local"
 SECRET = "test-signing-secret"
 
 
+CHANNELS = ("#a", "#alerts", "#ops", "#reports", "C0FILES")  # channels the bot is in; the tests post to them
+USERS = ("U1", "U7", "U123")
+
+
 @pytest.fixture
 async def standin():
     server = SlackStandIn(bot_token=TOKEN)
+    for name in CHANNELS:
+        server.add_channel(name)
+    for user in USERS:
+        server.add_user(user)
     await server.start()
     yield server
     await server.stop()

@@ -26,6 +26,7 @@ from slack_standin.signing import (
     view_submission_body,
 )
 
+from slack_standin.triggers import mint_trigger_id
 from tests.unit.standin_support import (  # noqa: F401 - standin and client are fixtures
     FIXTURES,
     SECRET,
@@ -78,7 +79,7 @@ def modal(title: str = "Ack alert", blocks: list | None = None) -> dict:
 
 
 async def test_views_open_update_and_publish(standin: SlackStandIn, client: AsyncWebClient) -> None:
-    opened = await client.views_open(trigger_id="123.456.abc", view=modal())
+    opened = await client.views_open(trigger_id=mint_trigger_id(), view=modal())
     view = opened["view"]
     assert view["id"].startswith("V") and view["hash"] and view["callback_id"] == "alert.note"
     assert standin.calls_to("views.open")[0].args["view"]["title"]["text"] == "Ack alert"
