@@ -143,8 +143,8 @@ def create_app(
     roles = RoleChecker(config.roles, UserGroupDirectory(bolt_client).members)
     worker_holder: list[DeliveryWorker] = []
     writer = OutboxWriter(wake=lambda: worker_holder[0].wake() if worker_holder else None)
-    alerts = AlertService(sessionmaker, config, writer, lifecycle=lifecycle, clock=clock)
     issues = IssueService(sessionmaker, writer, roles=roles, lifecycle=lifecycle, clock=clock)
+    alerts = AlertService(sessionmaker, config, writer, issues=issues, lifecycle=lifecycle, clock=clock)
     issue_log = IssueLog(
         sessionmaker, writer, helpdesk_channel=config.helpdesk_channel, roles=roles, lifecycle=lifecycle, clock=clock
     )

@@ -28,7 +28,8 @@ from bot.slack_posts import attempt_key
 from handlers.issues.message_view import IssueMessageView
 from handlers.outbox import SlackOperation
 from storage.models import Issue, OutboxItem, SlackMessage, SlackPostAttempt
-from storage.repositories import IssueRepository, OutboxRepository, SlackMessageRepository
+from storage.repositories import OutboxRepository, SlackMessageRepository
+from storage.repositories_issue_log import IssueRepository
 from storage.repositories_delivery import (
     DeliveryClaimRepository,
     SlackPostAttemptRepository,

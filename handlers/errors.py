@@ -1,14 +1,18 @@
-"""Errors a user can act on; the Slack error handler turns each into a plain ephemeral sentence."""
+"""Errors a user can act on; the Slack error handler turns each into a plain ephemeral sentence.
+
+NotFound is raised by repositories too (IssueRepository.require), so it is defined in storage/errors.py,
+below every feature, and counts here as one of them (handlers.listeners.describe_error shows it).
+"""
 
 from __future__ import annotations
+
+from storage.errors import NotFound
+
+__all__ = ["USER_ERRORS", "Conflict", "InvalidInput", "NotFound", "OpsbotError", "PermissionDenied"]
 
 
 class OpsbotError(Exception):
     """Base for errors whose message is safe and useful to show to the person who acted."""
-
-
-class NotFound(OpsbotError):
-    pass
 
 
 class PermissionDenied(OpsbotError):
@@ -21,3 +25,6 @@ class Conflict(OpsbotError):
 
 class InvalidInput(OpsbotError):
     pass
+
+
+USER_ERRORS = (OpsbotError, NotFound)  # what describe_error shows as it is

@@ -14,7 +14,7 @@ from typing import Any, Awaitable, Callable
 
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from handlers.errors import OpsbotError
+from handlers.errors import USER_ERRORS
 
 log = logging.getLogger("opsbot.slack")
 
@@ -22,7 +22,7 @@ Listener = Callable[..., Awaitable[Any]]
 
 
 def describe_error(error: Exception, user: str | None) -> str:
-    if isinstance(error, OpsbotError):
+    if isinstance(error, USER_ERRORS):
         log.info("refused for %s: %s", user, error)
         return str(error)
     error_id = uuid.uuid4().hex[:8]

@@ -13,3 +13,11 @@ class StorageUnavailable(Exception):
         super().__init__(reason)
         self.reason = reason
         self.retry_after_seconds = retry_after_seconds
+
+
+class NotFound(LookupError):
+    """A row the caller named is not there (an issue id typed in /issue, a message's stale button).
+
+    The message names it in words fit to show a person: handlers/errors.py counts it among the errors
+    users can act on, so a listener answers it like any other.
+    """

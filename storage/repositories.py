@@ -5,113 +5,19 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Sequence
 
-from sqlalchemy import and_, any_, case, delete, func, insert, or_, select, text, update
+from sqlalchemy import and_, any_, case, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
-    OPEN_STATUSES,
     Alert,
     AlertStatus,
     Issue,
-    IssueEvent,
     OutboxItem,
     OutboxStatus,
     SlackMessage,
     utcnow,
 )
 from storage.repositories_delivery import DeliveryClaimRepository
-
-
-class IssueRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def get(self, issue_id: int, *, for_update: bool = False) -> Issue | None:
-        query = select(Issue).where(Issue.id == issue_id)
-        if for_update:
-            query = query.with_for_update()
-        return (await self.session.execute(query)).scalar_one_or_none()
-
-    async def add(self, issue: Issue) -> Issue:
-        self.session.add(issue)
-        await self.session.flush()
-        return issue
-
-    async def insert_many(self, rows: Sequence[dict[str, Any]]) -> list[int]:
-        """Insert issues with one executemany and return their ids in the order of `rows`.
-
-        Ids are allocated first (one query) so the INSERT needs no RETURNING: on SQLite the ORM
-        and multi-row RETURNING would cost a statement, or a fresh compilation, per row.
-        """
-        if not rows:
-            return []
-        ids = await self._allocate_ids(len(rows))
-        await self.session.execute(insert(Issue), [{**row, "id": issue_id} for row, issue_id in zip(rows, ids)])
-        return ids
-
-    async def _allocate_ids(self, count: int) -> list[int]:
-        if self.session.bind.dialect.name == "postgresql":
-            sequence = text("SELECT nextval(pg_get_serial_sequence('issues', 'id')) FROM generate_series(1, :n)")
-            return sorted((await self.session.execute(sequence, {"n": count})).scalars())
-        # SQLite: the transaction began IMMEDIATE, so it holds the write lock and max(id) cannot move.
-        highest = (await self.session.execute(select(func.max(Issue.id)))).scalar_one() or 0
-        return list(range(highest + 1, highest + 1 + count))
-
-    async def add_events(self, rows: Sequence[dict[str, Any]]) -> None:
-        if rows:
-            await self.session.execute(insert(IssueEvent), list(rows))
-
-    async def find_open_group(self, group_key: str, since: datetime) -> Issue | None:
-        """The grouped issue an alert storm is folding into, if one is still open and recent."""
-        query = (
-            select(Issue)
-            .where(Issue.group_key == group_key, Issue.is_grouped.is_(True))
-            .where(Issue.status.in_(OPEN_STATUSES), Issue.reported_at >= since)
-            .order_by(Issue.id.desc())
-            .limit(1)
-        )
-        return (await self.session.execute(query)).scalar_one_or_none()
-
-    async def count_reported_for_group(self, group_key: str, since: datetime) -> int:
-        query = select(func.count()).where(Issue.group_key == group_key, Issue.reported_at >= since)
-        return int((await self.session.execute(query)).scalar_one())
-
-    async def recent_in_groups(self, group_keys: Sequence[str], since: datetime) -> list[Issue]:
-        """Issues opened since `since` under any of these storm keys (one query for a whole webhook)."""
-        if not group_keys:
-            return []
-        query = (
-            select(Issue)
-            .where(Issue.group_key.in_(list(group_keys)), Issue.reported_at >= since)
-            .order_by(Issue.id)
-        )
-        return list((await self.session.execute(query)).scalars())
-
-    async def get_many(self, issue_ids: Sequence[int]) -> dict[int, Issue]:
-        if not issue_ids:
-            return {}
-        query = select(Issue).where(Issue.id.in_(list(issue_ids)))
-        return {issue.id: issue for issue in (await self.session.execute(query)).scalars()}
-
-    async def add_event(
-        self,
-        issue_id: int,
-        *,
-        actor: str,
-        kind: str,
-        summary: str = "",
-        detail: dict[str, Any] | None = None,
-        at: datetime | None = None,
-    ) -> IssueEvent:
-        event = IssueEvent(
-            issue_id=issue_id, actor=actor, kind=kind, summary=summary, detail=detail or {}, at=at or utcnow()
-        )
-        self.session.add(event)
-        return event
-
-    async def list_events(self, issue_id: int) -> Sequence[IssueEvent]:
-        query = select(IssueEvent).where(IssueEvent.issue_id == issue_id).order_by(IssueEvent.id)
-        return (await self.session.execute(query)).scalars().all()
 
 
 class AlertRepository:

@@ -1,6 +1,8 @@
-"""Queries behind the issue log in Slack: filtered lists, timelines, counts, and paged export reads.
+"""The issue log's repositories: IssueRepository (one issue or a batch of them: reading, adding, changing
+state, the timeline's events) and IssueLogRepository (the queries behind lists, timelines, counts and
+paged export reads).
 
-Like every repository, it takes the caller's AsyncSession and never commits. Filters are plain values
+Like every repository, they take the caller's AsyncSession and never commit. Filters are plain values
 (statuses, user id, priorities, categories) so storage knows nothing of how people typed them.
 """
 
@@ -8,14 +10,180 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Sequence
+from typing import Any, Collection, Mapping, Sequence
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, case, func, insert, literal, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
-from storage.models import OPEN_STATUSES, Issue, IssueEvent, IssueStatus
+from storage.errors import NotFound
+from storage.models import OPEN_STATUSES, Issue, IssueEvent, IssueStatus, utcnow
 
 COMMENT_KIND = "comment"
+
+
+TRANSITION_CHUNK = 500  # issues per conditional UPDATE: well within SQLite's 32,766 bound parameters
+
+
+class IssueRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, issue_id: int, *, for_update: bool = False) -> Issue | None:
+        query = select(Issue).where(Issue.id == issue_id)
+        if for_update:
+            query = query.with_for_update()
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def require(self, issue_id: int, *, for_update: bool = False, hint: str = "") -> Issue:
+        """The issue, or NotFound saying it does not exist (and `hint`: what to try instead)."""
+        issue = await self.get(issue_id, for_update=for_update)
+        if issue is None:
+            raise NotFound(f"Issue #{issue_id} does not exist." + (f" {hint}" if hint else ""))
+        return issue
+
+    async def transition(
+        self,
+        changes: Mapping[int, Mapping[str, Any]],
+        *,
+        from_statuses: Collection[str],
+        acknowledged: bool | None = None,
+    ) -> set[int]:
+        """Change state: set `changes[issue_id]` (column -> value) on each issue that is still in one of
+        `from_statuses` and, when `acknowledged` is given, still acknowledged (True) or not (False).
+
+        One conditional UPDATE for the whole batch (the values that differ between issues as a CASE on
+        the id), so of two concurrent changes to an issue the first wins and the other changes nothing.
+        `updated_at` is set to now unless given. Returns the ids that changed. Issues this session has
+        loaded are brought up to date: those changed hold the new values, the others are read again,
+        so the caller can say who got there first.
+        """
+        stamped = {issue_id: {"updated_at": utcnow(), **values} for issue_id, values in changes.items()}
+        ids = list(stamped)
+        changed: set[int] = set()
+        for start in range(0, len(ids), TRANSITION_CHUNK):
+            chunk = ids[start : start + TRANSITION_CHUNK]
+            statement = (
+                update(Issue)
+                .where(Issue.id.in_(chunk), Issue.status.in_([str(status) for status in from_statuses]))
+                .values(_set_clause({issue_id: stamped[issue_id] for issue_id in chunk}))
+                .returning(Issue.id)
+                .execution_options(synchronize_session=False)
+            )
+            if acknowledged is not None:
+                ack = Issue.acknowledged_by
+                statement = statement.where(ack.is_not(None) if acknowledged else ack.is_(None))
+            changed.update((await self.session.execute(statement)).scalars())
+        loaded = self.session.sync_session.identity_map
+        for issue_id in changed:
+            issue = loaded.get(identity_key(Issue, issue_id))
+            if issue is not None:
+                for name, value in stamped[issue_id].items():
+                    set_committed_value(issue, name, value)
+        stale = [issue_id for issue_id in ids if issue_id not in changed and identity_key(Issue, issue_id) in loaded]
+        if stale:
+            refresh = select(Issue).where(Issue.id.in_(stale)).execution_options(populate_existing=True)
+            await self.session.execute(refresh)
+        return changed
+
+    async def add(self, issue: Issue) -> Issue:
+        self.session.add(issue)
+        await self.session.flush()
+        return issue
+
+    async def insert_many(self, rows: Sequence[dict[str, Any]]) -> list[int]:
+        """Insert issues with one executemany and return their ids in the order of `rows`.
+
+        Ids are allocated first (one query) so the INSERT needs no RETURNING: on SQLite the ORM
+        and multi-row RETURNING would cost a statement, or a fresh compilation, per row.
+        """
+        if not rows:
+            return []
+        ids = await self._allocate_ids(len(rows))
+        await self.session.execute(insert(Issue), [{**row, "id": issue_id} for row, issue_id in zip(rows, ids)])
+        return ids
+
+    async def _allocate_ids(self, count: int) -> list[int]:
+        if self.session.bind.dialect.name == "postgresql":
+            sequence = text("SELECT nextval(pg_get_serial_sequence('issues', 'id')) FROM generate_series(1, :n)")
+            return sorted((await self.session.execute(sequence, {"n": count})).scalars())
+        # SQLite: the transaction began IMMEDIATE, so it holds the write lock and max(id) cannot move.
+        highest = (await self.session.execute(select(func.max(Issue.id)))).scalar_one() or 0
+        return list(range(highest + 1, highest + 1 + count))
+
+    async def add_events(self, rows: Sequence[dict[str, Any]]) -> None:
+        if rows:
+            await self.session.execute(insert(IssueEvent), list(rows))
+
+    async def find_open_group(self, group_key: str, since: datetime) -> Issue | None:
+        """The grouped issue an alert storm is folding into, if one is still open and recent."""
+        query = (
+            select(Issue)
+            .where(Issue.group_key == group_key, Issue.is_grouped.is_(True))
+            .where(Issue.status.in_(OPEN_STATUSES), Issue.reported_at >= since)
+            .order_by(Issue.id.desc())
+            .limit(1)
+        )
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def count_reported_for_group(self, group_key: str, since: datetime) -> int:
+        query = select(func.count()).where(Issue.group_key == group_key, Issue.reported_at >= since)
+        return int((await self.session.execute(query)).scalar_one())
+
+    async def recent_in_groups(self, group_keys: Sequence[str], since: datetime) -> list[Issue]:
+        """Issues opened since `since` under any of these storm keys (one query for a whole webhook)."""
+        if not group_keys:
+            return []
+        query = (
+            select(Issue)
+            .where(Issue.group_key.in_(list(group_keys)), Issue.reported_at >= since)
+            .order_by(Issue.id)
+        )
+        return list((await self.session.execute(query)).scalars())
+
+    async def get_many(self, issue_ids: Sequence[int]) -> dict[int, Issue]:
+        if not issue_ids:
+            return {}
+        query = select(Issue).where(Issue.id.in_(list(issue_ids)))
+        return {issue.id: issue for issue in (await self.session.execute(query)).scalars()}
+
+    async def add_event(
+        self,
+        issue_id: int,
+        *,
+        actor: str,
+        kind: str,
+        summary: str = "",
+        detail: dict[str, Any] | None = None,
+        at: datetime | None = None,
+    ) -> IssueEvent:
+        event = IssueEvent(
+            issue_id=issue_id, actor=actor, kind=kind, summary=summary, detail=detail or {}, at=at or utcnow()
+        )
+        self.session.add(event)
+        return event
+
+    async def list_events(self, issue_id: int) -> Sequence[IssueEvent]:
+        query = select(IssueEvent).where(IssueEvent.issue_id == issue_id).order_by(IssueEvent.id)
+        return (await self.session.execute(query)).scalars().all()
+
+
+def _set_clause(changes: Mapping[int, Mapping[str, Any]]) -> dict[str, Any]:
+    """SET values for a batch: a plain value where every issue gets the same, else a CASE on the id
+    (an issue without that column keeps its own value)."""
+    columns = {name for values in changes.values() for name in values}
+    clause: dict[str, Any] = {}
+    for name in sorted(columns):
+        column = getattr(Issue, name)
+        given = {issue_id: values[name] for issue_id, values in changes.items() if name in values}
+        distinct = {repr(value) for value in given.values()}
+        if len(given) == len(changes) and len(distinct) == 1:
+            clause[name] = next(iter(given.values()))
+        else:
+            whens = {issue_id: literal(value, type_=column.type) for issue_id, value in given.items()}
+            clause[name] = case(whens, value=Issue.id, else_=column)
+    return clause
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,8 @@ from handlers.errors import Conflict, InvalidInput, NotFound
 from handlers.outbox import OutboxWriter
 from handlers.roles import Role, RoleChecker
 from storage.models import Issue, OutboxItem, RunbookRun, RunbookRunStatus, utcnow
-from storage.repositories import AlertRepository, IssueRepository, OutboxRepository
+from storage.repositories import AlertRepository, OutboxRepository
+from storage.repositories_issue_log import IssueRepository
 from storage.repositories_autofix import RunbookRunRepository
 
 log = logging.getLogger(__name__)

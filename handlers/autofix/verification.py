@@ -25,7 +25,8 @@ from handlers.autofix.blocks import (
 from handlers.autofix.runbooks import RunbookCatalog
 from handlers.outbox import OutboxWriter
 from storage.models import Issue, RunbookRun, RunbookRunStatus
-from storage.repositories import AlertRepository, IssueRepository, OutboxRepository
+from storage.repositories import AlertRepository, OutboxRepository
+from storage.repositories_issue_log import IssueRepository
 from storage.repositories_autofix import RunbookRunRepository
 
 log = logging.getLogger(__name__)

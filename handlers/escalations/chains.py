@@ -21,7 +21,8 @@ from handlers.escalations.service import announce
 from handlers.escalations.teams import TeamDirectory
 from handlers.outbox import OutboxWriter
 from storage.models import Escalation, EscalationStatus, Issue, utcnow
-from storage.repositories import IssueRepository, OutboxRepository
+from storage.repositories import OutboxRepository
+from storage.repositories_issue_log import IssueRepository
 from storage.repositories_escalations import EscalationRepository
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.issues.message_view import IssueMessageView
 from handlers.escalations.blocks import EscalationContext, RunbookAttempt, TimelineEntry
 from storage.models import Issue
-from storage.repositories import IssueRepository, SlackMessageRepository
+from storage.repositories import SlackMessageRepository
+from storage.repositories_issue_log import IssueRepository
 from storage.repositories_escalations import EscalationRepository
 
 ViewLoader = Callable[[AsyncSession, int], Awaitable[IssueMessageView | None]]

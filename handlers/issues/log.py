@@ -14,7 +14,7 @@ from typing import Callable
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.vocabulary import Category, Priority
-from handlers.errors import Conflict, InvalidInput, NotFound
+from handlers.errors import Conflict, InvalidInput
 from handlers.issues.lifecycle import IssueLifecycle
 from handlers.issues.notices import (
     build_assigned_line,
@@ -25,13 +25,14 @@ from handlers.issues.notices import (
 from handlers.outbox import OutboxWriter
 from handlers.roles import Role, RoleChecker, RoleSettings
 from storage.models import Issue, IssueStatus, utcnow
-from storage.repositories import IssueRepository, OutboxRepository, SlackMessageRepository
-from storage.repositories_issue_log import COMMENT_KIND, IssueLogRepository
+from storage.repositories import OutboxRepository, SlackMessageRepository
+from storage.repositories_issue_log import COMMENT_KIND, IssueLogRepository, IssueRepository
 
 SLACK_SOURCE = "slack"
 TITLE_LIMIT = 200
 DESCRIPTION_LIMIT = 3000
 COMMENT_LIMIT = 4000
+LIST_HINT = "Try `/issue list all`."  # after "Issue #N does not exist."
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,7 @@ class IssueLog:
         await self._require_role(issue_id, actor, Role.RESPONDER, "assign issues")
         async with self._sessionmaker.begin() as session:
             issues = IssueRepository(session)
-            issue = await self._require(issues, issue_id, for_update=True)
+            issue = await issues.require(issue_id, for_update=True, hint=LIST_HINT)
             if not issue.is_open:
                 raise Conflict(f"Issue #{issue_id} is {issue.status.lower()}: reopen it before assigning it.")
             if issue.assignee == assignee:
@@ -151,7 +152,7 @@ class IssueLog:
         now = self._clock()
         async with self._sessionmaker.begin() as session:
             issues = IssueRepository(session)
-            issue = await self._require(issues, issue_id)
+            issue = await issues.require(issue_id, hint=LIST_HINT)
             await issues.add_event(
                 issue_id, actor=actor, kind=COMMENT_KIND, summary=text, detail={"via": "command"}, at=now
             )
@@ -197,10 +198,3 @@ class IssueLog:
                     at=self._clock(),
                 )
         await self._roles.require(user_id, role, to_do)
-
-    @staticmethod
-    async def _require(issues: IssueRepository, issue_id: int, *, for_update: bool = False) -> Issue:
-        issue = await issues.get(issue_id, for_update=for_update)
-        if issue is None:
-            raise NotFound(f"Issue #{issue_id} does not exist. Try `/issue list all`.")
-        return issue

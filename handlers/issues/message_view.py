@@ -9,7 +9,8 @@ from typing import Callable, Mapping, Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import EscalationStatus, Issue
-from storage.repositories import AlertRepository, IssueRepository
+from storage.repositories import AlertRepository
+from storage.repositories_issue_log import IssueRepository
 from storage.repositories_escalations import EscalationRepository
 
 # What a sender says beyond labels and annotations, kept in the alert's annotations (a JSON column)

@@ -14,11 +14,11 @@ from typing import AsyncIterator, Callable, Sequence
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.vocabulary import Category, Priority
-from handlers.errors import NotFound
+from handlers.issues.log import LIST_HINT
 from handlers.periods import Period, day_period
 from storage.models import OPEN_STATUSES, Issue, IssueEvent, IssueStatus, SlackMessage, utcnow
-from storage.repositories import IssueRepository, SlackMessageRepository
-from storage.repositories_issue_log import IssueCriteria, IssueLogRepository
+from storage.repositories import SlackMessageRepository
+from storage.repositories_issue_log import IssueCriteria, IssueLogRepository, IssueRepository
 
 TIMELINE_LIMIT = 40
 HOME_MINE_LIMIT = 10
@@ -145,9 +145,7 @@ class IssueQueries:
 
     async def timeline(self, issue_id: int, *, limit: int = TIMELINE_LIMIT) -> IssueTimeline:
         async with self._sessionmaker() as session:
-            issue = await IssueRepository(session).get(issue_id)
-            if issue is None:
-                raise NotFound(f"Issue #{issue_id} does not exist. Try `/issue list all`.")
+            issue = await IssueRepository(session).require(issue_id, hint=LIST_HINT)
             events, earlier = await IssueLogRepository(session).newest_events(issue_id, limit=limit)
             message = await SlackMessageRepository(session).get_for_issue(issue_id)
         return IssueTimeline(issue=issue, events=events, earlier=earlier, message=message)

@@ -1,4 +1,4 @@
-"""State changes on issues, race-safe: each is one conditional UPDATE, so the first click wins.
+"""State changes on issues, race-safe: each is the repository's conditional transition, so the first click wins.
 
 Every change writes an issue_events row (the audit trail) and enqueues a re-render of the message.
 """
@@ -9,15 +9,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable
 
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handlers.errors import Conflict, NotFound
+from handlers.errors import Conflict
 from handlers.issues.lifecycle import IssueHook, IssueLifecycle
 from handlers.outbox import OutboxWriter
 from handlers.roles import Role, RoleChecker, RoleSettings
 from storage.models import OPEN_STATUSES, Issue, IssueStatus, utcnow
-from storage.repositories import IssueRepository, OutboxRepository
+from storage.repositories import OutboxRepository
+from storage.repositories_issue_log import IssueRepository
 
 
 @dataclass(frozen=True)
@@ -31,13 +31,14 @@ class IssueChange:
 class _Transition:
     """One kind of state change: who may, from which states, to what, and what to record."""
 
-    to_do: str  # for the refusal: "You need the responder role to <to_do>."
-    where: tuple[Any, ...]
+    to_do: str | None  # for the refusal: "You need the responder role to <to_do>."; None: no role applies
+    from_statuses: tuple[str, ...]
     values: Callable[[Issue, datetime], dict[str, Any]]
     conflict: Callable[[Issue], str]
     event: str
     detail: dict[str, Any] | None = None
     hook: IssueHook | None = None
+    acknowledged: bool | None = None  # also required: acknowledged (True) or not (False)
 
 
 _CLEARED_ON_REOPEN = (
@@ -68,27 +69,34 @@ class IssueService:
 
     async def acknowledge(self, issue_id: int, user_id: str) -> IssueChange:
         """The clicker takes the issue: assignee, In progress, acknowledged_at/by (MTTA)."""
-        return await self._transition(
-            issue_id,
-            user_id,
-            _Transition(
-                to_do="acknowledge issues",
-                where=(Issue.acknowledged_by.is_(None), Issue.status.in_(OPEN_STATUSES)),
-                values=lambda issue, now: {
-                    "acknowledged_by": user_id,
-                    "acknowledged_at": now,
-                    "assignee": user_id,
-                    "status": IssueStatus.IN_PROGRESS,
-                    "ack_seconds": _seconds_since(issue.reported_at, now),
-                },
-                conflict=lambda issue: (
-                    f"<@{issue.acknowledged_by}> already acknowledged issue #{issue.id}."
-                    if issue.is_open
-                    else f"Issue #{issue.id} is already {issue.status.lower()}."
-                ),
-                event="acknowledged",
-                hook=self._lifecycle.acknowledged,
+        return await self._transition(issue_id, user_id, self._acknowledgement(user_id, "acknowledge issues"))
+
+    async def acknowledge_for_monitoring(self, issue_id: int, source: str) -> IssueChange:
+        """A monitoring system took the issue (New Relic's ACKNOWLEDGED), the source as the actor.
+
+        The same transition as the button's, without a Slack role: the webhook's bearer token is
+        the sender's authority."""
+        return await self._transition(issue_id, source, self._acknowledgement(source, None))
+
+    def _acknowledgement(self, user_id: str, to_do: str | None) -> _Transition:
+        return _Transition(
+            to_do=to_do,
+            from_statuses=OPEN_STATUSES,
+            acknowledged=False,
+            values=lambda issue, now: {
+                "acknowledged_by": user_id,
+                "acknowledged_at": now,
+                "assignee": user_id,
+                "status": IssueStatus.IN_PROGRESS,
+                "ack_seconds": _seconds_since(issue.reported_at, now),
+            },
+            conflict=lambda issue: (
+                f"<@{issue.acknowledged_by}> already acknowledged issue #{issue.id}."
+                if issue.is_open
+                else f"Issue #{issue.id} is already {issue.status.lower()}."
             ),
+            event="acknowledged",
+            hook=self._lifecycle.acknowledged,
         )
 
     async def unacknowledge(self, issue_id: int, user_id: str) -> IssueChange:
@@ -97,7 +105,8 @@ class IssueService:
             user_id,
             _Transition(
                 to_do="unacknowledge issues",
-                where=(Issue.acknowledged_by.is_not(None), Issue.status.in_(OPEN_STATUSES)),
+                from_statuses=OPEN_STATUSES,
+                acknowledged=True,
                 values=lambda issue, now: {
                     "acknowledged_by": None,
                     "acknowledged_at": None,
@@ -124,7 +133,7 @@ class IssueService:
             user_id,
             _Transition(
                 to_do="resolve issues",
-                where=(Issue.status.in_(OPEN_STATUSES),),
+                from_statuses=OPEN_STATUSES,
                 values=lambda issue, now: {
                     "status": IssueStatus.RESOLVED,
                     "resolved_at": now,
@@ -147,7 +156,7 @@ class IssueService:
             user_id,
             _Transition(
                 to_do="reopen issues",
-                where=(Issue.status.in_((IssueStatus.RESOLVED, IssueStatus.CLOSED)),),
+                from_statuses=(IssueStatus.RESOLVED, IssueStatus.CLOSED),
                 values=lambda issue, now: dict.fromkeys(_CLEARED_ON_REOPEN) | {"status": IssueStatus.OPEN},
                 conflict=lambda issue: f"Issue #{issue.id} is still open.",
                 event="reopened",
@@ -156,16 +165,18 @@ class IssueService:
         )
 
     async def _transition(self, issue_id: int, user_id: str, change: "_Transition") -> IssueChange:
-        """Role check, one conditional UPDATE, the audit row, the lifecycle hook and a re-render."""
+        """Role check, the repository's conditional transition, the audit row, the lifecycle hook and a re-render."""
         now = self._clock()
-        await self._require_role(issue_id, user_id, Role.RESPONDER, change.to_do)
+        if change.to_do is not None:
+            await self._require_role(issue_id, user_id, Role.RESPONDER, change.to_do)
         async with self._sessionmaker.begin() as session:
             issues = IssueRepository(session)
-            issue = await self._require(issues, issue_id)
-            changed = await self._conditional_update(
-                session, issue_id, where=change.where, values=change.values(issue, now)
+            issue = await issues.require(issue_id)
+            changed = await issues.transition(
+                {issue_id: change.values(issue, now)},
+                from_statuses=change.from_statuses,
+                acknowledged=change.acknowledged,
             )
-            await session.refresh(issue)
             if not changed:
                 raise Conflict(change.conflict(issue))
             await issues.add_event(
@@ -181,7 +192,7 @@ class IssueService:
     async def get(self, issue_id: int) -> Issue:
         """One issue, for listeners that show it in a modal before changing it."""
         async with self._sessionmaker() as session:
-            return await self._require(IssueRepository(session), issue_id)
+            return await IssueRepository(session).require(issue_id)
 
     async def require_role(self, issue_id: int, user_id: str, role: Role, to_do: str) -> None:
         """Refuse (and audit) at the click, before a modal asks for anything the user may not submit."""
@@ -198,22 +209,3 @@ class IssueService:
                     issue_id, actor=user_id, kind="denied", summary=f"Refused: {to_do}", detail={"role": role.value}
                 )
         await self._roles.require(user_id, role, to_do)
-
-    @staticmethod
-    async def _require(issues: IssueRepository, issue_id: int) -> Issue:
-        issue = await issues.get(issue_id)
-        if issue is None:
-            raise NotFound(f"Issue #{issue_id} does not exist.")
-        return issue
-
-    @staticmethod
-    async def _conditional_update(
-        session: AsyncSession, issue_id: int, *, where: tuple[Any, ...], values: dict[str, Any]
-    ) -> bool:
-        result = await session.execute(
-            update(Issue)
-            .where(Issue.id == issue_id, *where)
-            .values(**values, updated_at=utcnow())
-            .execution_options(synchronize_session=False)
-        )
-        return result.rowcount == 1

@@ -30,7 +30,8 @@ from handlers.performance.rendering import REVIEW_DOCUMENT_TEMPLATE, REVIEW_TEMP
 from knowledge_base.models import CATEGORIES
 from storage.models import Issue, IssueEvent, utcnow
 from storage.models.performance import IncidentReview
-from storage.repositories import AlertRepository, IssueRepository, OutboxRepository, SlackMessageRepository
+from storage.repositories import AlertRepository, OutboxRepository, SlackMessageRepository
+from storage.repositories_issue_log import IssueRepository
 from storage.repositories_performance import AdjustmentRepository, IncidentReviewRepository, PeriodIssueRepository
 
 AROUND = timedelta(hours=1)  # the KPIs in the hour before the incident and the hour after it

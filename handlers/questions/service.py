@@ -23,7 +23,7 @@ from handlers.questions.loader import KnowledgeBaseLoader
 from handlers.roles import Role, RoleChecker
 from knowledge_base import Article, KnowledgeBase, SearchResults
 from storage.models import KbQuestion, QuestionOutcome, utcnow
-from storage.repositories import IssueRepository
+from storage.repositories_issue_log import IssueRepository
 from storage.repositories_questions import KbQuestionRepository
 
 QUESTION_LIMIT = 2000  # characters kept of a question (a pasted log is not a better question)

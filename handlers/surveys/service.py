@@ -27,7 +27,8 @@ from handlers.surveys.blocks import (
 )
 from handlers.surveys.ids import SCORES
 from storage.models import Issue, SurveyResponse, SurveyStatus, utcnow
-from storage.repositories import IssueRepository, OutboxRepository
+from storage.repositories import OutboxRepository
+from storage.repositories_issue_log import IssueRepository
 from storage.repositories_feedback import CLOSED_STATUSES, SurveyRepository
 
 STAFF_SOURCE = "slack"  # issues people report in Slack; reported_by is their user id

@@ -23,6 +23,7 @@ from sqlalchemy.engine import make_url
 from core.metrics import Metrics
 from handlers.alerts.service import AlertService
 from handlers.alerts.webhooks import AlertWebhooks
+from handlers.issues.service import IssueService
 from handlers.outbox import OutboxWriter
 from slack_standin import SlackStandIn
 from storage.database import create_engine, create_sessionmaker
@@ -76,7 +77,8 @@ async def test_a_postgresql_url_on_a_closed_port_gets_503_with_retry_after() -> 
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
         engine = create_engine(f"postgresql+asyncpg://opsbot@127.0.0.1:{port}/opsbot")
-        service = AlertService(create_sessionmaker(engine), test_config(), OutboxWriter())
+        sessionmaker, writer = create_sessionmaker(engine), OutboxWriter()
+        service = AlertService(sessionmaker, test_config(), writer, issues=IssueService(sessionmaker, writer))
         try:
             async with _webhooks_over(service) as url:
                 for source, body in [
