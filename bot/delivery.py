@@ -35,7 +35,7 @@ from bot.config import DeliverySettings
 from bot.delivery_claims import OutboxClaimer, Prepared, ViewLoader
 from bot.delivery_outcomes import DeliveryRecorder, Outcome, RetryPolicy
 from bot.slack_limits import ChannelPacer, RateLimited, RateLimitPaused, RateLimits, retry_after_seconds
-from bot.slack_posts import attempt_key, find_marked, issue_marker, item_marker
+from bot.slack_posts import PostFinder, attempt_key, issue_marker, item_marker
 from core.group_commit import GroupRunner
 from core.metrics import Metrics
 from handlers.issues.message import build_issue_message
@@ -101,6 +101,7 @@ class DeliveryWorker:
         self._outcomes: GroupRunner[Outcome, None] = GroupRunner(recorder.record_outcomes)
         self._attempts: GroupRunner[tuple[str, str, str, str | None], bool] = GroupRunner(recorder.record_attempts)
         self._performers: dict[str, Performer] = {}
+        self._finder = PostFinder(self._call, client, clock, settings.slack_timeout_seconds)
         self._claimer = OutboxClaimer(sessionmaker, self.worker_id, self.lease, load_view, self._limits,
                                       self._performers.keys(), self._channel_ids, clock)
         self._parked = Counter(
@@ -289,7 +290,7 @@ class DeliveryWorker:
         item = prepared.item
         if prepared.attempt is not None:
             where = prepared.attempt_channel or prepared.attempt.channel
-            ts = await find_marked(self._call, self._client, prepared.attempt, marker, channel=where)
+            ts = await self._finder.find(prepared.attempt, marker, channel=where)
             if ts is not None:
                 log.info("outbox item %s: found the message an earlier attempt posted (%s %s)", item.id, where, ts)
                 return where, ts, True
