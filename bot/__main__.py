@@ -1,7 +1,10 @@
 """`python -m bot`: start opsbot's HTTP server.
 
-Without SLACK_BOT_TOKEN it runs in local mode: it starts the bundled Slack stand-in on loopback and
-points itself at it, so a newcomer sees alerts arrive in "Slack" with zero configuration.
+Without SLACK_BOT_TOKEN it runs in local mode, a complete sandbox on loopback: the bundled Slack
+stand-in (a small Slack in the browser, rate limits on), four people with roles, the channels the
+config names, sample alerts, and a demo service whose runbook really fixes it
+(examples/local-sandbox.yaml, used unless OPSBOT_CONFIG names another config). Its secrets are
+public, so unless HOST is set it binds 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -12,31 +15,60 @@ import signal
 import sys
 from pathlib import Path
 
+import yaml
 from pydantic import SecretStr
 
 from bot.app import create_app
-from bot.config import ConfigError, load_config
+from bot.config import ConfigError, OpsConfig, load_config
 from bot.server import ConnectionLimits, GuardedTCPSite, make_runner
 from bot.settings import Settings, SettingsError, load_settings
 
 LOCAL_BOT_TOKEN = "xoxb-local"
 LOCAL_SIGNING_SECRET = "local-signing-secret"
 LOCAL_WEBHOOK_TOKEN = "local-dev-token"
-LOCAL_STANDIN_PORT = 3001
-SAMPLE_ALERT = Path(__file__).resolve().parent.parent / "examples" / "alertmanager-firing.json"
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+SAMPLE_ALERT = EXAMPLES / "alertmanager-firing.json"
+SANDBOX_CONFIG = EXAMPLES / "local-sandbox.yaml"
+SAMPLES = {
+    "Alertmanager: HighErrorRate on checkout": {
+        "source": "alertmanager", "firing": str(SAMPLE_ALERT), "resolved": str(EXAMPLES / "alertmanager-resolved.json"),
+    },
+}
+# The sandbox's people, one per role (examples/local-sandbox.yaml gives them the roles).
+SANDBOX_PEOPLE = {
+    "U0RESPONDER": ("Riley Responder", "responder"),
+    "U0OPERATOR": ("Olivia Operator", "operator"),
+    "U0MANAGER": ("Morgan Manager", "manager"),
+    "U0STAFF": ("Sam Staff", "staff member"),
+}
 
 log = logging.getLogger("opsbot")
 
 
-async def _start_standin(host: str = "127.0.0.1"):  # type: ignore[no-untyped-def]
+async def _start_standin(settings: Settings):  # type: ignore[no-untyped-def]
     from slack_standin import SlackStandIn
 
-    standin = SlackStandIn(bot_token=LOCAL_BOT_TOKEN)
-    try:
-        await standin.start(host=host, port=LOCAL_STANDIN_PORT)
-    except OSError:
-        await standin.start(host=host, port=0)
+    standin = SlackStandIn(bot_token=LOCAL_BOT_TOKEN, rate_limits=True)
+    await standin.start(host="127.0.0.1", port=settings.slack_standin_port)
     return standin
+
+
+def _sandbox_config(settings: Settings, standin_url: str) -> OpsConfig:
+    """OPSBOT_CONFIG if set, else the sandbox's config with the stand-in's address filled in."""
+    if settings.opsbot_config is not None:
+        return load_config(settings.opsbot_config)
+    raw = yaml.safe_load(SANDBOX_CONFIG.read_text(encoding="utf-8").replace("${SANDBOX_URL}", standin_url))
+    return OpsConfig.model_validate(raw)
+
+
+def _furnish(standin, config: OpsConfig) -> None:  # type: ignore[no-untyped-def]
+    """The workspace the bot was installed in: the config's channels (bot invited) and the sandbox's people."""
+    from slack_standin.state import channel_names_in
+
+    for name in channel_names_in(config.model_dump(mode="json")):
+        standin.add_channel(name)
+    for user_id, (name, title) in SANDBOX_PEOPLE.items():
+        standin.add_user(user_id, name.split()[0].lower(), name, title=title)
 
 
 def _local_settings(settings: Settings, api_url: str) -> Settings:
@@ -56,7 +88,7 @@ def _print_local_banner(settings: Settings, standin_url: str) -> None:
     print(
         "\nopsbot is running in LOCAL MODE (no SLACK_BOT_TOKEN): it talks to the bundled Slack stand-in.\n"
         f"  bot:             http://127.0.0.1:{port}  (webhooks, /healthz, /metrics)\n"
-        f"  Slack stand-in:  {standin_url}/  (the messages the bot posted; JSON at {standin_url}/api/_messages)\n"
+        f"  Slack stand-in:  {standin_url}/  (open it: a small Slack to click through; JSON at {standin_url}/api/_messages)\n"
         f"  database:        {settings.database_url}\n\n"
         "Fire the bundled sample alert:\n"
         f"  curl -sS -X POST -H 'Authorization: Bearer {token}' -H 'Content-Type: application/json' "
@@ -68,9 +100,14 @@ def _print_local_banner(settings: Settings, standin_url: str) -> None:
 async def serve(settings: Settings) -> None:
     standin = None
     if settings.local_mode:
-        standin = await _start_standin()
+        if "host" not in settings.model_fields_set:
+            settings = settings.model_copy(update={"host": "127.0.0.1"})
+        standin = await _start_standin(settings)
         settings = _local_settings(settings, standin.api_url)
-    config = load_config(settings.opsbot_config)
+        config = _sandbox_config(settings, standin.base_url)
+        _furnish(standin, config)
+    else:
+        config = load_config(settings.opsbot_config)
     app = create_app(settings, config)
     limits = ConnectionLimits(
         head_timeout=settings.http_head_timeout_seconds, max_connections=settings.http_max_connections
@@ -80,6 +117,15 @@ async def serve(settings: Settings) -> None:
     site = GuardedTCPSite(runner, settings.host, settings.port, limits)
     await site.start()
     if standin is not None:
+        bot_url = f"http://127.0.0.1:{site.bound_port}"
+        standin.connect_app(
+            f"{bot_url}/slack/events",
+            settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else "",
+            webhooks_url=f"{bot_url}/webhooks",
+            webhook_token=settings.alert_webhook_token.get_secret_value() if settings.alert_webhook_token else None,
+            samples=SAMPLES,
+            demo=settings.opsbot_config is None,
+        )
         _print_local_banner(settings, standin.base_url)
     else:
         log.info("opsbot listening on %s:%s", settings.host, settings.port)

@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     http_head_timeout_seconds: float = Field(default=10.0, gt=0)  # a client's request head must arrive in this
     http_max_connections: int = Field(default=1000, ge=1)  # lowered to fit the descriptor limit
     prometheus_url: str | None = None  # a Prometheus-compatible HTTP API: the performance report's KPIs
+    slack_standin_port: int = Field(default=3001, ge=0, le=65535)  # local mode: the stand-in's page and Web API
 
     @field_validator("slack_api_url")
     @classmethod

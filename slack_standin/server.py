@@ -8,7 +8,6 @@ or script trouble with `fail_next()` / `fail_all()`, or hold a method's calls wi
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import logging
 import time
@@ -21,8 +20,11 @@ from aiohttp import web
 from . import chat, directory, files, views
 from .failures import DelayPlan, Failure, FailurePlan
 from .holds import Hold, Holds
+from .demo_service import DemoService
+from .events import AppClient, AppConnection
+from .people import People
+from .workspace_page import Changes, add_page_routes
 from .limits import RateLimits
-from .page import render_page
 from .signing import DEFAULT_CHANNEL_ID, DEFAULT_USER_ID
 from .state import BOT_USER_ID, Headers, RecordedCall, Workspace
 from .validation import MAX_MESSAGE_BLOCKS, check_blocks
@@ -74,10 +76,6 @@ async def _read_args(request: web.Request) -> dict[str, Any]:
     return _decode_json_fields(args)
 
 
-def _redacted(values: dict[str, Any], secret_key: str) -> dict[str, Any]:
-    return {k: ("(redacted)" if k == secret_key else v) for k, v in values.items()}
-
-
 class SlackStandIn:
     """A Slack Web API double on 127.0.0.1; `bot_token=None` accepts any xoxb-/xoxp- token.
 
@@ -95,6 +93,10 @@ class SlackStandIn:
         self.workspace.add_channel("local", channel_id=DEFAULT_CHANNEL_ID)
         self.workspace.add_user(DEFAULT_USER_ID)
         self.limits = RateLimits(enabled=rate_limits)
+        self.people = People(self.workspace)
+        self.changes = Changes()  # the page's live updates: every recorded call is a change
+        self.app_connection: AppConnection | None = None  # where the page's people reach the app
+        self.demo_service: DemoService | None = None
         self._failures = FailurePlan()
         self._holds = Holds()
         self._delays = DelayPlan()
@@ -104,7 +106,7 @@ class SlackStandIn:
     # lifecycle -------------------------------------------------------------------------------
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        runner = web.AppRunner(self.make_app(), access_log=None)
+        runner = web.AppRunner(self.make_app(), access_log=None, shutdown_timeout=1.0)
         await runner.setup()
         await web.TCPSite(runner, host, port).start()
         self._runner = runner
@@ -115,6 +117,9 @@ class SlackStandIn:
     async def stop(self) -> None:
         self._holds.release_all()
         self._delays.release_all()
+        self.changes.close()
+        if self.demo_service is not None:
+            await self.demo_service.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -140,9 +145,7 @@ class SlackStandIn:
     def make_app(self) -> web.Application:
         """The aiohttp application; start() serves it, and a host app may mount it instead."""
         app = web.Application()
-        app.router.add_get("/", self._page)
-        app.router.add_get("/api/_messages", self._messages_json)
-        app.router.add_get("/api/_calls", self._calls_json)
+        add_page_routes(app, self)
         app.router.add_route("*", "/api/{method}", self._web_api)
         app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_get("/files/{file_id}", self._download)
@@ -192,6 +195,23 @@ class SlackStandIn:
             lines.append(f"  {call.method} -> {call.status} {outcome} {' '.join(details)}".rstrip())
         return "\n".join(lines)
 
+    # the app, for the page's people -----------------------------------------------------------
+
+    def connect_app(
+        self, events_url: str, signing_secret: str, *, webhooks_url: str | None = None,
+        webhook_token: str | None = None, samples: dict[str, dict[str, Any]] | None = None, demo: bool = False,
+    ) -> None:
+        """Where the page sends what people do (signed as Slack signs), and alerts (with the webhook token).
+
+        `samples` maps a label to {"source": "alertmanager", "firing": path, "resolved": path};
+        `demo` starts the sandbox's demo service (/demo/health, /demo/restart), whose alerts go to
+        the app's Alertmanager webhook.
+        """
+        self.app_connection = AppConnection(events_url, signing_secret, webhooks_url, webhook_token, samples or {})
+        if demo and webhooks_url:
+            alerts = AppClient(self.app_connection)
+            self.demo_service = DemoService(lambda source, body: alerts.send_webhook(source, body))
+
     # the workspace -----------------------------------------------------------------------------
 
     def add_channel(
@@ -215,9 +235,12 @@ class SlackStandIn:
             raise KeyError(f"no channel {channel!r}")
         conversation.is_archived = True
 
-    def add_user(self, user_id: str, name: str | None = None, real_name: str | None = None, **extra: Any) -> None:
-        """A person users.info knows (real_name defaults to "User <id>"); the bot may DM known people."""
-        self.workspace.add_user(user_id, name, real_name, **extra)
+    def add_user(
+        self, user_id: str, name: str | None = None, real_name: str | None = None, *, title: str = "", **extra: Any
+    ) -> None:
+        """A person users.info knows (real_name defaults to "User <id>"); the bot may DM known people.
+        People with a `title` (their role, say) are the ones the page lets you act as."""
+        self.workspace.add_user(user_id, name, real_name, title=title, **extra)
 
     def add_usergroup(self, group_id: str, handle: str, users: list[str]) -> None:
         self.workspace.usergroups[group_id] = {"id": group_id, "handle": handle, "users": list(users)}
@@ -266,6 +289,7 @@ class SlackStandIn:
         """Forget calls, messages, views, files, scripted failures and holds; keep the server running."""
         self.calls.clear()
         self.workspace.reset()
+        self.people.targets.clear()
         self._failures.clear()
         self._holds.release_all()
         self._delays.release_all()
@@ -280,6 +304,7 @@ class SlackStandIn:
     def _record(self, request: web.Request, method: str, args: dict[str, Any], status: int, body: dict) -> None:
         headers = Headers(request.headers)
         self.calls.append(RecordedCall(method, args, headers, time.time(), status, body, request.path))
+        self.changes.bump()
 
     def _token_error(self, request: web.Request, args: dict[str, Any]) -> str | None:
         auth = request.headers.get("Authorization", "")
@@ -359,7 +384,7 @@ class SlackStandIn:
         failure = self._failures.take("response_url")
         if failure is not None:
             status, body, headers = failure.status, failure.body(), failure.headers()
-        elif args.get("blocks") is not None and (problems := check_blocks(args["blocks"], MAX_MESSAGE_BLOCKS)):
+        elif (problems := self._response_problems(request.match_info["name"], args)):
             body = {"ok": False, "error": "invalid_blocks", "response_metadata": {"messages": problems}}
             status, headers = 400, {}
         else:
@@ -367,34 +392,10 @@ class SlackStandIn:
         self._record(request, "response_url", args, status, body)
         return web.Response(status=status, text="ok" if status == 200 else body["error"], headers=headers)
 
-    # read-back for humans and tools ----------------------------------------------------------
-
-    async def _page(self, request: web.Request) -> web.Response:
-        api_url = f"{request.url.origin()}/api/"
-        return web.Response(text=render_page(self.workspace, api_url, len(self.calls)), content_type="text/html")
-
-    async def _messages_json(self, request: web.Request) -> web.Response:
-        ws = self.workspace
-        channels = [
-            {"id": channel_id, "name": ws.channel_label(channel_id), "messages": ws.snapshot(channel_id)}
-            for channel_id in sorted(ws.channels, key=ws.channel_label)
-        ]
-        return web.json_response({"ok": True, "channels": channels})
-
-    async def _calls_json(self, request: web.Request) -> web.Response:
-        wanted = request.query.get("method")
-        calls = [
-            {
-                "method": c.method,
-                "path": c.path,
-                "args": _redacted(c.args, "token"),
-                "headers": _redacted(c.headers, "authorization"),
-                "at": c.at,
-                "status": c.status,
-                "response": c.response,
-            }
-            for c in self.calls
-            if wanted is None or c.method == wanted
-        ]
-        dumps = functools.partial(json.dumps, default=str)
-        return web.json_response({"ok": True, "calls": calls}, dumps=dumps)
+    def _response_problems(self, name: str, args: dict[str, Any]) -> list[str]:
+        """Refused blocks, else the post is applied where Slack would show it (for the page's people)."""
+        if args.get("blocks") is not None:
+            problems = check_blocks(args["blocks"], MAX_MESSAGE_BLOCKS)
+            if problems:
+                return problems
+        return self.people.respond(name, args)

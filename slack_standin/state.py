@@ -205,8 +205,13 @@ class Workspace:
         self.channel_names[channel_id] = "#" + name
         return channel_id
 
-    def add_user(self, user_id: str, name: str | None = None, real_name: str | None = None, **extra: Any) -> None:
-        self.users[user_id] = {**default_user(user_id, name, real_name), **extra}
+    def add_user(
+        self, user_id: str, name: str | None = None, real_name: str | None = None, *, title: str = "", **extra: Any
+    ) -> None:
+        user = {**default_user(user_id, name, real_name), **extra}
+        if title:
+            user["profile"]["title"] = title  # what the person does; the page offers the people with one
+        self.users[user_id] = user
 
     def find_user(self, user_id: str) -> dict[str, Any] | None:
         return self.users.get(user_id)
