@@ -40,8 +40,6 @@ from handlers.escalations.service import EscalationService
 from handlers.escalations.teams import TeamDirectory
 from handlers.issues import register as register_issues
 from handlers.issues.lifecycle import IssueLifecycle
-from handlers.issues.log import IssueLog
-from handlers.issues.queries import IssueQueries
 from handlers.issues.service import IssueService
 from handlers.listeners import report_listener_error
 from handlers.outbox import OutboxWriter
@@ -90,8 +88,6 @@ class Opsbot:
     daily_report: DailyReport
     escalations: EscalationService
     escalation_chains: EscalationChains
-    issue_log: IssueLog
-    issue_queries: IssueQueries
     autofix: AutofixService
     knowledge: KnowledgeBaseLoader
     questions: QuestionService
@@ -143,15 +139,14 @@ def create_app(
     roles = RoleChecker(config.roles, UserGroupDirectory(bolt_client).members)
     worker_holder: list[DeliveryWorker] = []
     writer = OutboxWriter(wake=lambda: worker_holder[0].wake() if worker_holder else None)
-    issues = IssueService(sessionmaker, writer, roles=roles, lifecycle=lifecycle, clock=clock)
-    alerts = AlertService(sessionmaker, config, writer, issues=issues, lifecycle=lifecycle, clock=clock)
-    issue_log = IssueLog(
-        sessionmaker, writer, helpdesk_channel=config.helpdesk_channel, roles=roles, lifecycle=lifecycle, clock=clock
+    issues = IssueService(
+        sessionmaker, writer, reader=reader, helpdesk_channel=config.helpdesk_channel, roles=roles,
+        lifecycle=lifecycle, clock=clock,
     )
-    issue_queries = IssueQueries(reader, clock=clock)
+    alerts = AlertService(sessionmaker, config, writer, issues=issues, lifecycle=lifecycle, clock=clock)
     knowledge = KnowledgeBaseLoader(settings.kb_paths)  # loaded in a thread by _knowledge, below
     question_service = QuestionService(
-        sessionmaker, knowledge, issue_log, roles, tz=config.issue_log.zone, clock=clock
+        sessionmaker, knowledge, issues, roles, tz=config.issue_log.zone, clock=clock
     )
     runbooks = RunbookCatalog(config.runbooks)
     teams = TeamDirectory(config.teams, default_channel=config.default_channel)
@@ -211,8 +206,8 @@ def create_app(
     escalations.register(slack_app, escalation_service)
     # Before the issue's listeners: both hear `message` events and Bolt runs only the first match (DMs are questions).
     questions.register(slack_app, question_service)
-    register_issues(slack_app, issues, issue_log, issue_queries, config.issue_log)
-    home.register(slack_app, issue_queries, config.issue_log)
+    register_issues(slack_app, issues, config.issue_log)
+    home.register(slack_app, issues, config.issue_log)
 
     # Keep this registration last: it only sees events no feature handles, so Slack gets its 200.
     slack_app.event(re.compile(".*"))(_acknowledge_unhandled_event)
@@ -237,8 +232,6 @@ def create_app(
         daily_report=daily_report,
         escalations=escalation_service,
         escalation_chains=escalation_chains,
-        issue_log=issue_log,
-        issue_queries=issue_queries,
         autofix=autofix_service,
         knowledge=knowledge,
         questions=question_service,

@@ -9,13 +9,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from handlers.issues.settings import IssueLogSettings
 from handlers.home.blocks import build_home_view
-from handlers.issues.queries import IssueQueries
+from handlers.issues.service import IssueService
 from handlers.listeners import reporting_errors
 
 
 class HomeTab:
-    def __init__(self, queries: IssueQueries, settings: IssueLogSettings) -> None:
-        self._queries = queries
+    def __init__(self, issues: IssueService, settings: IssueLogSettings) -> None:
+        self._issues = issues
         self._settings = settings
 
     async def publish(self, event: dict[str, Any], client: AsyncWebClient) -> None:
@@ -23,11 +23,11 @@ class HomeTab:
         if event.get("tab", "home") != "home":
             return
         user = event["user"]
-        overview = await self._queries.home(
+        overview = await self._issues.home(
             user, tz=self._settings.zone, per_priority=self._settings.home_issues_per_priority
         )
         await client.views_publish(user_id=user, view=build_home_view(overview))
 
 
-def register(slack_app: AsyncApp, queries: IssueQueries, settings: IssueLogSettings) -> None:
-    slack_app.event("app_home_opened")(reporting_errors(HomeTab(queries, settings).publish))
+def register(slack_app: AsyncApp, issues: IssueService, settings: IssueLogSettings) -> None:
+    slack_app.event("app_home_opened")(reporting_errors(HomeTab(issues, settings).publish))

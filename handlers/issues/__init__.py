@@ -22,8 +22,6 @@ from slack_bolt.async_app import AsyncApp
 from handlers.issues.buttons import IssueButtons, acknowledge_link_click
 from handlers.issues.command import THREAD_REPLY_SUBTYPES, IssueCommands, is_thread_reply
 from handlers.issues.ids import ISSUE_LINK_ACTION_PREFIX, IssueAction, IssueLogId, ResolveModal
-from handlers.issues.log import IssueLog
-from handlers.issues.queries import IssueQueries
 from handlers.issues.service import IssueService
 from handlers.issues.settings import IssueLogSettings
 from handlers.listeners import reporting_errors
@@ -31,9 +29,7 @@ from handlers.listeners import reporting_errors
 COMMAND = "/issue"
 
 
-def register(
-    slack_app: AsyncApp, issues: IssueService, issue_log: IssueLog, queries: IssueQueries, settings: IssueLogSettings
-) -> None:
+def register(slack_app: AsyncApp, issues: IssueService, settings: IssueLogSettings) -> None:
     """Register after handlers/questions: both hear `message` events and Bolt runs only the first match."""
     buttons = IssueButtons(issues)
     slack_app.action(re.compile(f"^{re.escape(ISSUE_LINK_ACTION_PREFIX)}"))(acknowledge_link_click)
@@ -43,7 +39,7 @@ def register(
     slack_app.action(IssueAction.REOPEN.value)(reporting_errors(buttons.reopen))
     slack_app.view(ResolveModal.CALLBACK.value)(reporting_errors(buttons.submit_resolution))
 
-    commands = IssueCommands(issue_log, queries, settings)
+    commands = IssueCommands(issues, settings)
     slack_app.command(COMMAND)(reporting_errors(commands.handle_command))
     slack_app.view(IssueLogId.NEW_ISSUE_VIEW.value)(reporting_errors(commands.submit_new_issue))
     slack_app.action(IssueLogId.LIST_MORE.value)(reporting_errors(commands.next_page))

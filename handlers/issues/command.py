@@ -30,8 +30,7 @@ from handlers.issues.command_parsing import (
     parse_new_issue,
 )
 from handlers.errors import InvalidInput
-from handlers.issues.log import IssueLog
-from handlers.issues.queries import IssueQueries
+from handlers.issues.service import IssueService
 from handlers.listeners import describe_error
 from handlers.periods import Period, parse_period
 
@@ -48,11 +47,10 @@ async def is_thread_reply(event: dict[str, Any]) -> bool:
 
 
 class IssueCommands:
-    def __init__(self, issue_log: IssueLog, queries: IssueQueries, settings: IssueLogSettings) -> None:
-        self._log = issue_log
-        self._queries = queries
+    def __init__(self, issues: IssueService, settings: IssueLogSettings) -> None:
+        self._issues = issues
         self._settings = settings
-        self._exporter = CsvExporter(queries, settings)
+        self._exporter = CsvExporter(issues, settings)
 
     async def handle_command(self, ack: Any, body: dict[str, Any], respond: Any, client: AsyncWebClient) -> None:
         user = body["user_id"]
@@ -82,23 +80,23 @@ class IssueCommands:
     def _period(self, command: IssueCommand) -> Period | None:
         if not isinstance(command, ExportCommand):
             return None
-        return parse_period(command.period, self._queries.now(), self._settings.zone)
+        return parse_period(command.period, self._issues.now(), self._settings.zone)
 
     async def _answer(self, command: IssueCommand, user: str, respond: Any) -> None:
         if isinstance(command, ListCommand):
             limit = self._settings.list_page_size
-            page = await self._queries.list_issues(command.filter, user, offset=command.offset, limit=limit)
+            page = await self._issues.list_issues(command.filter, user, offset=command.offset, limit=limit)
             text, blocks = build_issue_list(page, command.filter)
             await respond(text=text, blocks=blocks, response_type="ephemeral")
         elif isinstance(command, ShowCommand):
-            text, blocks = build_issue_detail(await self._queries.timeline(command.issue_id))
+            text, blocks = build_issue_detail(await self._issues.timeline(command.issue_id))
             await respond(text=text, blocks=blocks, response_type="ephemeral")
         elif isinstance(command, AssignCommand):
-            change = await self._log.assign(command.issue_id, command.assignee, user)
+            change = await self._issues.assign(command.issue_id, command.assignee, user)
             assigned = f"👤 Issue #{change.issue_id} is now assigned to <@{command.assignee}>."
             await respond(text=assigned, response_type="ephemeral")
         elif isinstance(command, CommentCommand):
-            change = await self._log.comment(command.issue_id, command.text, user)
+            change = await self._issues.comment(command.issue_id, command.text, user)
             await respond(text=f"💬 Comment added to issue #{change.issue_id}.", response_type="ephemeral")
 
     async def submit_new_issue(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -109,7 +107,7 @@ class IssueCommands:
             return
         user = body["user"]["id"]
         try:
-            await self._log.report(parsed, user)
+            await self._issues.report(parsed, user)
         except Exception as error:  # noqa: BLE001 - shown in the form, logged with an id
             await ack(response_action="errors", errors={NewIssueField.TITLE.value: describe_error(error, user)})
             return
@@ -122,7 +120,7 @@ class IssueCommands:
     async def next_page(self, ack: Any, body: dict[str, Any], respond: Any) -> None:
         await ack()
         command = parse_more_value(str((body.get("actions") or [{}])[0].get("value", "")))
-        page = await self._queries.list_issues(
+        page = await self._issues.list_issues(
             command.filter, body["user"]["id"], offset=command.offset, limit=self._settings.list_page_size
         )
         text, blocks = build_issue_list(page, command.filter)
@@ -131,7 +129,7 @@ class IssueCommands:
     async def record_thread_reply(self, event: dict[str, Any], context: Any) -> None:
         if event.get("user") == context.get("bot_user_id"):
             return
-        issue_id = await self._log.record_thread_reply(
+        issue_id = await self._issues.record_thread_reply(
             event["channel"], event["thread_ts"], event["ts"], event["user"], event.get("text") or ""
         )
         if issue_id is not None:

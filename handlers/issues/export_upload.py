@@ -1,7 +1,7 @@
 """`/issue export`: stream the period's issues into a temporary CSV file and upload it (files upload v2).
 
 Runs after the command was acked, so Slack's 3 seconds never limit the size of the export. The
-database is read a page at a time in short sessions (issues/queries.py); the file lives on disk
+database is read a page at a time in short sessions (IssueService.export_pages); the file lives on disk
 until slack_sdk reads it for the upload.
 """
 
@@ -18,7 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from handlers.issues.settings import IssueLogSettings
 from handlers.errors import InvalidInput
 from handlers.issues.export import write_issue_log_csv
-from handlers.issues.queries import IssueQueries
+from handlers.issues.service import IssueService
 from handlers.periods import Period
 
 log = logging.getLogger(__name__)
@@ -64,8 +64,8 @@ def export_filename(period: Period) -> str:
 
 
 class CsvExporter:
-    def __init__(self, queries: IssueQueries, settings: IssueLogSettings) -> None:
-        self._queries = queries
+    def __init__(self, issues: IssueService, settings: IssueLogSettings) -> None:
+        self._issues = issues
         self._settings = settings
 
     async def export(self, client: AsyncWebClient, *, channel: str, requested_by: str, period: Period) -> ExportResult:
@@ -74,7 +74,7 @@ class CsvExporter:
         with tempfile.TemporaryFile() as raw:
             text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
             count = await write_issue_log_csv(
-                self._queries.export_pages(period, page_size=self._settings.export_page_size),
+                self._issues.export_pages(period, page_size=self._settings.export_page_size),
                 text,
                 tz=self._settings.zone,
                 name_of=SlackUserNames(client),

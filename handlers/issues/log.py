@@ -1,4 +1,4 @@
-"""Writing to the issue log from Slack: staff-reported issues, assignment and comments.
+"""Writing to the issue log from Slack (part of IssueService): staff-reported issues, assignment and comments.
 
 Each call is one transaction that changes the issue, writes its issue_events row and enqueues the
 Slack work (re-render, thread line, direct message) in the outbox, so nothing said is lost if Slack
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable
+from typing import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -23,8 +23,8 @@ from handlers.issues.notices import (
     build_reporter_confirmation,
 )
 from handlers.outbox import OutboxWriter
-from handlers.roles import Role, RoleChecker, RoleSettings
-from storage.models import Issue, IssueStatus, utcnow
+from handlers.roles import Role
+from storage.models import Issue, IssueStatus
 from storage.repositories import OutboxRepository, SlackMessageRepository
 from storage.repositories_issue_log import COMMENT_KIND, IssueLogRepository, IssueRepository
 
@@ -47,31 +47,26 @@ class NewIssue:
 
 
 @dataclass(frozen=True)
-class LoggedChange:
+class IssueChange:
+    """What a change to the log (a report, an assignment, a comment, a state change) says back."""
+
     issue_id: int
     title: str
     at: datetime
 
 
-class IssueLog:
-    def __init__(
-        self,
-        sessionmaker: async_sessionmaker[AsyncSession],
-        outbox_writer: OutboxWriter,
-        *,
-        helpdesk_channel: str,
-        roles: RoleChecker | None = None,
-        lifecycle: IssueLifecycle | None = None,
-        clock: Callable[[], datetime] = utcnow,
-    ) -> None:
-        self._sessionmaker = sessionmaker
-        self._writer = outbox_writer
-        self._helpdesk_channel = helpdesk_channel
-        self._roles = roles or RoleChecker(RoleSettings())
-        self._lifecycle = lifecycle or IssueLifecycle()
-        self._clock = clock
+class IssueLogMixin:
+    """IssueService's writing to the log from Slack. IssueService (service.py) sets the attributes
+    declared here and owns the one role check."""
 
-    async def report(self, new: NewIssue, reporter: str) -> LoggedChange:
+    _sessionmaker: async_sessionmaker[AsyncSession]
+    _writer: OutboxWriter
+    _helpdesk_channel: str
+    _lifecycle: IssueLifecycle
+    _clock: Callable[[], datetime]
+    _require_role: Callable[[int, str, Role, str], Awaitable[None]]
+
+    async def report(self, new: NewIssue, reporter: str) -> IssueChange:
         """Open an issue for a person; it is posted in the help-desk channel like an alert's issue."""
         title = new.title.strip()
         if not title:
@@ -109,9 +104,9 @@ class IssueLog:
             await self._writer.direct_message(outbox, user=reporter, text=text, blocks=blocks, issue_id=issue.id)
             await self._lifecycle.opened(session, issue, reporter)
         self._writer.wake()
-        return LoggedChange(issue.id, issue.title, now)
+        return IssueChange(issue.id, issue.title, now)
 
-    async def assign(self, issue_id: int, assignee: str, actor: str) -> LoggedChange:
+    async def assign(self, issue_id: int, assignee: str, actor: str) -> IssueChange:
         """Give an open issue to someone: re-render its message, say so in the thread, DM the assignee."""
         now = self._clock()
         await self._require_role(issue_id, actor, Role.RESPONDER, "assign issues")
@@ -140,9 +135,9 @@ class IssueLog:
                 text, blocks = build_assignee_message(issue_id, issue.title, actor)
                 await self._writer.direct_message(outbox, user=assignee, text=text, blocks=blocks, issue_id=issue_id)
         self._writer.wake()
-        return LoggedChange(issue_id, issue.title, now)
+        return IssueChange(issue_id, issue.title, now)
 
-    async def comment(self, issue_id: int, text: str, actor: str) -> LoggedChange:
+    async def comment(self, issue_id: int, text: str, actor: str) -> IssueChange:
         """A note on the issue's timeline, echoed as a line in its thread."""
         text = text.strip()
         if not text:
@@ -158,7 +153,7 @@ class IssueLog:
             )
             await self._writer.thread_reply(OutboxRepository(session), issue_id, build_comment_line(actor, text))
         self._writer.wake()
-        return LoggedChange(issue_id, issue.title, now)
+        return IssueChange(issue_id, issue.title, now)
 
     async def record_thread_reply(self, channel: str, thread_ts: str, ts: str, user: str, text: str) -> int | None:
         """A person replied in an issue message's thread: keep it as a comment. None when not an issue's thread."""
@@ -181,20 +176,3 @@ class IssueLog:
                 at=self._clock(),
             )
         return message.issue_id
-
-    async def _require_role(self, issue_id: int, user_id: str, role: Role, to_do: str) -> None:
-        """Refuse without the role, and keep the refusal in the issue's audit trail."""
-        if await self._roles.has(user_id, role):
-            return
-        async with self._sessionmaker.begin() as session:
-            issues = IssueRepository(session)
-            if await issues.get(issue_id) is not None:
-                await issues.add_event(
-                    issue_id,
-                    actor=user_id,
-                    kind="denied",
-                    summary=f"Refused: {to_do}",
-                    detail={"role": role.value},
-                    at=self._clock(),
-                )
-        await self._roles.require(user_id, role, to_do)

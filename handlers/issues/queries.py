@@ -1,4 +1,5 @@
-"""Reading the issue log: lists, one issue's timeline, the App Home overview, and pages for the CSV export.
+"""Reading the issue log (part of IssueService): lists, one issue's timeline, the App Home overview, and
+pages for the CSV export.
 
 Reads only, each in its own short session: on SQLite the pool holds one connection, so nothing here
 keeps a session open while Slack is being called.
@@ -16,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.vocabulary import Category, Priority
 from handlers.issues.log import LIST_HINT
 from handlers.periods import Period, day_period
-from storage.models import OPEN_STATUSES, Issue, IssueEvent, IssueStatus, SlackMessage, utcnow
+from storage.models import OPEN_STATUSES, Issue, IssueEvent, IssueStatus, SlackMessage
 from storage.repositories import SlackMessageRepository
 from storage.repositories_issue_log import IssueCriteria, IssueLogRepository, IssueRepository
 
@@ -123,12 +124,12 @@ class ExportIssue:
     comments: Sequence[IssueEvent] = field(default_factory=tuple)
 
 
-class IssueQueries:
-    def __init__(
-        self, sessionmaker: async_sessionmaker[AsyncSession], *, clock: Callable[[], datetime] = utcnow
-    ) -> None:
-        self._sessionmaker = sessionmaker
-        self._clock = clock
+class IssueQueriesMixin:
+    """IssueService's reads. IssueService (service.py) sets the attributes declared here; `_reader` is
+    the read-only sessionmaker (extra connections on SQLite, so no read waits behind the writer)."""
+
+    _reader: async_sessionmaker[AsyncSession]
+    _clock: Callable[[], datetime]
 
     def now(self) -> datetime:
         return self._clock()
@@ -137,14 +138,14 @@ class IssueQueries:
         self, issue_filter: IssueFilter, viewer: str, *, offset: int = 0, limit: int = 20
     ) -> IssuePage:
         criteria = issue_filter.criteria(viewer)
-        async with self._sessionmaker() as session:
+        async with self._reader() as session:
             log = IssueLogRepository(session)
             issues = await log.list_newest(criteria, offset=offset, limit=limit)
             total = await log.count(criteria)
         return IssuePage(issues=issues, total=total, offset=offset, limit=limit)
 
     async def timeline(self, issue_id: int, *, limit: int = TIMELINE_LIMIT) -> IssueTimeline:
-        async with self._sessionmaker() as session:
+        async with self._reader() as session:
             issue = await IssueRepository(session).require(issue_id, hint=LIST_HINT)
             events, earlier = await IssueLogRepository(session).newest_events(issue_id, limit=limit)
             message = await SlackMessageRepository(session).get_for_issue(issue_id)
@@ -155,7 +156,7 @@ class IssueQueries:
         now = self._clock()
         today = day_period(now.astimezone(tz).date(), tz)
         open_statuses = tuple(str(status) for status in OPEN_STATUSES)
-        async with self._sessionmaker() as session:
+        async with self._reader() as session:
             log = IssueLogRepository(session)
             mine_criteria = IssueCriteria(statuses=open_statuses, owner=viewer)
             mine = await log.list_newest(mine_criteria, offset=0, limit=HOME_MINE_LIMIT)
@@ -180,7 +181,7 @@ class IssueQueries:
         """Issues reported in the period with their comments, a page per short read, oldest first."""
         after_id = 0
         while True:
-            async with self._sessionmaker() as session:
+            async with self._reader() as session:
                 log = IssueLogRepository(session)
                 issues = list(await log.reported_page(period.start, period.end, after_id=after_id, limit=page_size))
                 comments = await log.comments_for([issue.id for issue in issues])

@@ -1,4 +1,10 @@
-"""State changes on issues, race-safe: each is the repository's conditional transition, so the first click wins.
+"""IssueService: the one service of the issue log, which the composition root builds once.
+
+By concern: the state changes are here (acknowledge, unacknowledge, resolve, reopen), race-safe
+because each is the repository's conditional transition, so the first click wins; writing to the
+log from Slack (report, assign, comment, thread replies) is log.py's IssueLogMixin, the reads
+(lists, timelines, App Home, export pages) queries.py's IssueQueriesMixin. The role check, with the
+refusal kept in the audit trail, is here once for all of them.
 
 Every change writes an issue_events row (the audit trail) and enqueues a re-render of the message.
 """
@@ -13,18 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.errors import Conflict
 from handlers.issues.lifecycle import IssueHook, IssueLifecycle
+from handlers.issues.log import IssueChange, IssueLogMixin
+from handlers.issues.queries import IssueQueriesMixin
 from handlers.outbox import OutboxWriter
 from handlers.roles import Role, RoleChecker, RoleSettings
 from storage.models import OPEN_STATUSES, Issue, IssueStatus, utcnow
 from storage.repositories import OutboxRepository
 from storage.repositories_issue_log import IssueRepository
-
-
-@dataclass(frozen=True)
-class IssueChange:
-    issue_id: int
-    title: str
-    at: datetime
 
 
 @dataclass(frozen=True)
@@ -51,18 +52,24 @@ def _seconds_since(start: datetime, now: datetime) -> int:
     return max(0, int((now - start).total_seconds()))
 
 
-class IssueService:
+class IssueService(IssueLogMixin, IssueQueriesMixin):
     def __init__(
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
         outbox_writer: OutboxWriter,
         *,
+        reader: async_sessionmaker[AsyncSession] | None = None,
+        helpdesk_channel: str = "",
         roles: RoleChecker | None = None,
         lifecycle: IssueLifecycle | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
+        """`reader`: sessions for lists, the App Home and exports (default: `sessionmaker`);
+        `helpdesk_channel`: where issues people report are posted."""
         self._sessionmaker = sessionmaker
+        self._reader = reader or sessionmaker
         self._writer = outbox_writer
+        self._helpdesk_channel = helpdesk_channel
         self._roles = roles or RoleChecker(RoleSettings())
         self._lifecycle = lifecycle or IssueLifecycle()
         self._clock = clock
@@ -206,6 +213,7 @@ class IssueService:
             issues = IssueRepository(session)
             if await issues.get(issue_id) is not None:
                 await issues.add_event(
-                    issue_id, actor=user_id, kind="denied", summary=f"Refused: {to_do}", detail={"role": role.value}
+                    issue_id, actor=user_id, kind="denied", summary=f"Refused: {to_do}", detail={"role": role.value},
+                    at=self._clock(),
                 )
         await self._roles.require(user_id, role, to_do)

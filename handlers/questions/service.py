@@ -2,7 +2,7 @@
 
 Every question is stored (kb_questions) before the answer is shown, so its feedback buttons always
 point at a row. Feedback moves the row's outcome with conditional UPDATEs; a ticket goes through
-IssueLog.report, the same path as `/issue new`, so it is posted in the help-desk channel like any
+IssueService.report, the same path as `/issue new`, so it is posted in the help-desk channel like any
 staff-reported issue. The rows that found no good answer are what `/kb gaps` lists for managers.
 """
 
@@ -17,7 +17,8 @@ from typing import Callable, Sequence
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from handlers.issues.log import IssueLog, LoggedChange, NewIssue
+from handlers.issues.log import IssueChange, NewIssue
+from handlers.issues.service import IssueService
 from handlers.periods import Period, parse_period
 from handlers.questions.loader import KnowledgeBaseLoader
 from handlers.roles import Role, RoleChecker
@@ -97,7 +98,7 @@ class QuestionService:
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
         knowledge: KnowledgeBaseLoader,
-        issue_log: IssueLog,
+        issues: IssueService,
         roles: RoleChecker,
         *,
         tz: tzinfo,
@@ -106,7 +107,7 @@ class QuestionService:
         """`tz` is the team's time zone: what "week" and "month" mean in `/kb gaps`."""
         self._sessionmaker = sessionmaker
         self._knowledge = knowledge
-        self._issue_log = issue_log
+        self._issues = issues
         self._roles = roles
         self._tz = tz
         self._clock = clock
@@ -177,7 +178,7 @@ class QuestionService:
                 raise self._ticketed(row)
         return self._draft(row, self._knowledge.current)
 
-    async def open_ticket(self, question_id: int, new: NewIssue, user: str) -> LoggedChange:
+    async def open_ticket(self, question_id: int, new: NewIssue, user: str) -> IssueChange:
         """Open the issue for the asker and link the question to it.
 
         The question is claimed first (outcome `ticket`), so a second submission cannot open a
@@ -190,7 +191,7 @@ class QuestionService:
             if not await questions.set_outcome(question_id, QuestionOutcome.TICKET, expected=_NOT_TICKETED, at=now):
                 raise self._ticketed(await questions.get(question_id))
         try:
-            change = await self._issue_log.report(new, user)
+            change = await self._issues.report(new, user)
         except Exception:
             async with self._sessionmaker.begin() as session:
                 await KbQuestionRepository(session).set_outcome(

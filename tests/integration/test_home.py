@@ -20,7 +20,7 @@ def _texts(view: dict) -> str:
 
 
 async def test_home_tab_shows_my_issues_the_team_by_priority_and_todays_counts(bot: RunningBot) -> None:
-    log = bot.opsbot.issue_log
+    log = bot.opsbot.issues
     bot.clock.advance(days=-1)
     yesterday = await log.report(NewIssue("Yesterday's VPN issue", "", Priority.MEDIUM, Category.INFRASTRUCTURE), CAROL)
     bot.clock.advance(days=1)

@@ -42,7 +42,7 @@ def modal_values(title: str, description: str, priority: str, category: str, lin
 
 async def report(bot: RunningBot, title: str, *, by: str = ALICE, priority: Priority = Priority.MEDIUM,
                  category: Category = Category.APPLICATION) -> int:
-    change = await bot.opsbot.issue_log.report(NewIssue(title, f"{title} details", priority, category), by)
+    change = await bot.opsbot.issues.report(NewIssue(title, f"{title} details", priority, category), by)
     bot.clock.advance(minutes=1)
     return change.issue_id
 
@@ -111,7 +111,7 @@ async def test_list_filters_in_any_order_and_pages(bot: RunningBot) -> None:
     db_high = await report(bot, "Replica lag", by=ALICE, priority=Priority.HIGH, category=Category.DATABASE)
     await report(bot, "Slow page", by=BOB, priority=Priority.LOW, category=Category.APPLICATION)
     bob_high = await report(bot, "Deadlocks", by=BOB, priority=Priority.HIGH, category=Category.DATABASE)
-    await bot.opsbot.issue_log.assign(bob_high, ALICE, BOB)
+    await bot.opsbot.issues.assign(bob_high, ALICE, BOB)
     resolved = await report(bot, "Old outage", by=ALICE, priority=Priority.HIGH, category=Category.DATABASE)
     await bot.opsbot.issues.resolve(resolved, BOB)
 
@@ -150,7 +150,7 @@ async def test_list_filters_in_any_order_and_pages(bot: RunningBot) -> None:
 async def test_show_gives_fields_and_the_timeline(bot: RunningBot) -> None:
     issue_id = await report(bot, "VPN drops every hour", by=ALICE, priority=Priority.HIGH)
     await bot.opsbot.issues.acknowledge(issue_id, BOB)
-    await bot.opsbot.issue_log.comment(issue_id, "Seen on the Berlin office only", BOB)
+    await bot.opsbot.issues.comment(issue_id, "Seen on the Berlin office only", BOB)
 
     await slash(bot, f"show #{issue_id}", reply="show")
     [shown] = await replies(bot, "show")

@@ -57,10 +57,10 @@ async def _exported_rows(bot: RunningBot) -> tuple[dict, list[list[str]]]:
 async def test_export_uploads_the_issue_log_template_columns(berlin_bot: RunningBot) -> None:
     bot = berlin_bot
     bot.clock.advance(days=-40)
-    await bot.opsbot.issue_log.report(NewIssue("Long ago", "outside the period", Priority.LOW, Category.OTHER), ALICE)
+    await bot.opsbot.issues.report(NewIssue("Long ago", "outside the period", Priority.LOW, Category.OTHER), ALICE)
     bot.clock.advance(days=40)
 
-    log = bot.opsbot.issue_log
+    log = bot.opsbot.issues
     tricky = await log.report(
         NewIssue('Login, "SSO" broken', "Step 1: open the LMS\nStep 2: click Login", Priority.HIGH, Category.SECURITY),
         ALICE,
@@ -138,7 +138,7 @@ async def test_export_explains_a_bad_period_and_a_channel_it_cannot_post_in(bot:
     status, answer = await slash(bot, "export fortnight")
     assert status == 200 and "I don't know the period “fortnight”" in ack_text(answer)
 
-    await bot.opsbot.issue_log.report(NewIssue("Disk full", "on build-3", Priority.HIGH, Category.INFRASTRUCTURE), ALICE)
+    await bot.opsbot.issues.report(NewIssue("Disk full", "on build-3", Priority.HIGH, Category.INFRASTRUCTURE), ALICE)
     bot.standin.fail_next("files.completeUploadExternal", status=200, error="not_in_channel")
     await slash(bot, "export today", reply="refused")
     [reply] = await replies(bot, "refused")

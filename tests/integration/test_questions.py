@@ -156,7 +156,7 @@ async def test_dm_thread_replies_are_questions_and_issue_threads_stay_comments(b
     await send_event(bot, reply)
 
     async def commented() -> bool:
-        events = await bot.opsbot.issue_queries.timeline(change)
+        events = await bot.opsbot.issues.timeline(change)
         return any(e.kind == "comment" and e.summary == "Restarted the SSO proxy" for e in events.events)
 
     await bot.wait_until(commented)
@@ -164,9 +164,9 @@ async def test_dm_thread_replies_are_questions_and_issue_threads_stay_comments(b
 
 
 async def _report_issue(bot: RunningBot) -> int:
-    from bot.config import Category, Priority
+    from core.vocabulary import Category, Priority
     from handlers.issues.log import NewIssue
 
-    change = await bot.opsbot.issue_log.report(NewIssue("SSO down", "nobody can log in", Priority.HIGH,
-                                                        Category.SECURITY), ALICE)
+    change = await bot.opsbot.issues.report(NewIssue("SSO down", "nobody can log in", Priority.HIGH,
+                                                     Category.SECURITY), ALICE)
     return change.issue_id

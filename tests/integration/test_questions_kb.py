@@ -142,10 +142,10 @@ async def test_a_staff_reported_issue_names_no_article(bot: RunningBot) -> None:
     event = await dm(bot, "I can't log in")
     [answer] = await posts_to(bot, event["channel"])
     assert "📖" in answer.args["text"]
-    from bot.config import Category, Priority
+    from core.vocabulary import Category, Priority
     from handlers.issues.log import NewIssue
 
-    await bot.opsbot.issue_log.report(NewIssue("Disk full", "df says 100 %", Priority.HIGH, Category.INFRASTRUCTURE), ALICE)
+    await bot.opsbot.issues.report(NewIssue("Disk full", "df says 100 %", Priority.HIGH, Category.INFRASTRUCTURE), ALICE)
     [post] = await bot.standin.wait_for("chat.postMessage", where=lambda c: c.args["channel"] == "#help-desk")
     assert "📖" not in shown(post.args["blocks"])
 
