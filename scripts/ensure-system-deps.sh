@@ -2,9 +2,10 @@
 # Make sure Debian packages are installed: by default the ones the test suite runs for real
 # (postgresql: a throw-away server per test session; prometheus-alertmanager: end-to-end alerts and
 # amtool; prometheus: promtool, which checks the example alert rules and the compose file's configs,
-# and the server the performance report's tests query over TSDB blocks promtool builds).
+# and the server the performance report's tests query over TSDB blocks promtool builds; chromium: the
+# browser tests/browser drives through Playwright, never a browser Playwright downloads).
 #
-#   scripts/ensure-system-deps.sh                 # postgresql prometheus-alertmanager prometheus
+#   scripts/ensure-system-deps.sh                 # postgresql prometheus-alertmanager prometheus chromium
 #   scripts/ensure-system-deps.sh make            # any other packages
 #
 # Fast (one dpkg-query) when everything is there. Otherwise `apt-get update` once, then
@@ -16,7 +17,7 @@ set -uo pipefail
 if [ "$#" -gt 0 ]; then
     packages=("$@")
 else
-    packages=(postgresql prometheus-alertmanager prometheus)
+    packages=(postgresql prometheus-alertmanager prometheus chromium)
 fi
 log() { printf 'ensure-system-deps: %s\n' "$*" >&2; }
 

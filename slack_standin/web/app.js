@@ -3,7 +3,7 @@
 "use strict";
 
 (function () {
-  const { el, render, collectState } = window.BlockKit;
+  const { el, render, collectState, showErrors, missingInputs } = window.BlockKit;
   const { plainText, esc } = window.Mrkdwn;
   const BOOT = JSON.parse(document.getElementById("boot").textContent);
   const BOT = "U0BOT";
@@ -13,7 +13,6 @@
   let current = localStorage.getItem("standin.current") || "";
   let thread = null; // parent ts of the open thread
   let shownModal = ""; // id + hash of the modal on screen, so typing survives redraws
-  let modalErrors = {};
   const $ = (id) => document.getElementById(id);
 
   async function post(path, body) {
@@ -157,31 +156,33 @@
   function drawModal() {
     const overlay = $("modal-overlay");
     const view = state.modals[state.modals.length - 1];
-    if (!view) { overlay.classList.add("hidden"); shownModal = ""; modalErrors = {}; return; }
-    const key = view.id + ":" + view.hash + ":" + JSON.stringify(modalErrors);
+    if (!view) { overlay.classList.add("hidden"); shownModal = ""; return; }
     overlay.classList.remove("hidden");
-    if (key === shownModal) return;
-    shownModal = key;
+    if (view.id + ":" + view.hash === shownModal) return;
+    shownModal = view.id + ":" + view.hash;
     const box = $("modal");
     box.replaceChildren();
     box.append(el("div", "modal-title", plainText(view.title && view.title.text)));
     const body = el("div", "modal-body");
     const onAction = (action) => post("act", { surface: "view", view_id: view.id, action, state: collectState(body) });
-    body.append(render(view.blocks, ctx({ onAction, errors: modalErrors })));
+    body.append(render(view.blocks, ctx({ onAction })));
     box.append(body);
     const row = el("div", "modal-actions");
     const close = el("button", "btn", plainText((view.close && view.close.text) || "Cancel"));
-    close.onclick = async () => { modalErrors = {}; await post("close", { view_id: view.id, state: collectState(body) }); };
+    close.onclick = () => post("close", { view_id: view.id, state: collectState(body) });
     row.append(close);
     if (view.submit) {
       const submit = el("button", "btn primary", plainText(view.submit.text));
       submit.onclick = async () => {
+        const values = collectState(body);
+        const missing = missingInputs(body, values);
+        showErrors(body, missing);
+        if (Object.keys(missing).length) return;
         submit.disabled = true;
-        const answer = await post("submit", { view_id: view.id, state: collectState(body) });
+        const answer = await post("submit", { view_id: view.id, state: values });
         submit.disabled = false;
-        modalErrors = (answer && answer.errors) || {};
+        if (answer && answer.errors) showErrors(body, answer.errors);
         if (answer && answer.refused) notice("Slack refused the view: " + answer.refused.join(" "));
-        shownModal = ""; await refresh();
       };
       row.append(submit);
     }

@@ -192,10 +192,9 @@
         const label = el("label", "input-label", plainText(node.label && node.label.text) + (node.optional ? ' <span class="hint">(optional)</span>' : ""));
         const field = element(node.element || {}, blockId, ctx, true);
         wrap.classList.add("input-block");
+        if (node.optional) wrap.dataset.optional = "1";
         wrap.append(label, field);
         if (node.hint) wrap.append(el("div", "hint", plainText(node.hint.text)));
-        const error = ctx.errors && ctx.errors[blockId];
-        if (error) wrap.append(el("div", "input-error", plainText(error)));
         break;
       }
       case "rich_text":
@@ -249,5 +248,27 @@
     return values;
   }
 
-  window.BlockKit = { render, collectState, text, el };
+  // Errors under the inputs they name ({block_id: message}), leaving what was typed in place.
+  function showErrors(container, errors) {
+    container.querySelectorAll(".input-error").forEach((node) => node.remove());
+    container.querySelectorAll(".input-block").forEach((blockNode) => {
+      const message = errors && errors[blockNode.dataset.blockId];
+      if (message) blockNode.append(el("div", "input-error", plainText(message)));
+    });
+  }
+
+  // Slack's client refuses to submit a modal while a required input is empty.
+  function missingInputs(container, values) {
+    const missing = {};
+    container.querySelectorAll(".input-block").forEach((blockNode) => {
+      if (blockNode.dataset.optional) return;
+      const state = Object.values(values[blockNode.dataset.blockId] || {})[0] || {};
+      const filled = state.value || state.selected_option || (state.selected_options && state.selected_options.length)
+        || state.selected_date || state.selected_time || state.selected_user || state.selected_channel || state.selected_conversation;
+      if (!filled) missing[blockNode.dataset.blockId] = "Please complete this required field.";
+    });
+    return missing;
+  }
+
+  window.BlockKit = { render, collectState, showErrors, missingInputs, text, el };
 })();
