@@ -169,7 +169,11 @@
           body.append(fields);
         }
         wrap.append(body);
-        if (node.accessory) wrap.append(el("div", "accessory")).append(element(node.accessory, blockId, ctx, false));
+        if (node.accessory) {
+          const accessory = el("div", "accessory");
+          accessory.append(element(node.accessory, blockId, ctx, false));
+          wrap.append(accessory);
+        }
         break;
       }
       case "context":

@@ -34,3 +34,10 @@ def modal(page: Any) -> Locator:
 
 async def fire_sample(page: Any, status: str = "firing") -> None:
     await page.get_by_role("button", name="Fire sample alert" if status == "firing" else "Send resolved").click()
+
+
+def field(form: Locator, label: str) -> Locator:
+    """The input of the modal's input block labelled `label`."""
+    return form.locator(".input-block").filter(has=form.page.locator(".input-label", has_text=label)).locator(
+        "input, textarea, select"
+    ).first
