@@ -49,7 +49,12 @@ async def _start_standin(settings: Settings):  # type: ignore[no-untyped-def]
     from slack_standin import SlackStandIn
 
     standin = SlackStandIn(bot_token=LOCAL_BOT_TOKEN, rate_limits=True)
-    await standin.start(host="127.0.0.1", port=settings.slack_standin_port)
+    try:
+        await standin.start(host="127.0.0.1", port=settings.slack_standin_port)
+    except OSError:
+        if "slack_standin_port" in settings.model_fields_set:
+            raise  # a port asked for explicitly is not swapped silently
+        await standin.start(host="127.0.0.1", port=0)  # the default is taken (another sandbox): any free port
     return standin
 
 
