@@ -224,16 +224,16 @@ class SlackStandIn:
         )
 
     def invite_bot(self, channel: str) -> None:
-        conversation = self.workspace.find_conversation(channel)
-        if conversation is None:
-            raise KeyError(f"no channel {channel!r}; add_channel() it first")
-        conversation.members.add(BOT_USER_ID)
+        self._conversation(channel).members.add(BOT_USER_ID)
 
     def archive_channel(self, channel: str) -> None:
-        conversation = self.workspace.find_conversation(channel)
-        if conversation is None:
-            raise KeyError(f"no channel {channel!r}")
-        conversation.is_archived = True
+        self._conversation(channel).is_archived = True
+
+    def _conversation(self, channel: str) -> Any:
+        found = self.workspace.find_conversation(channel)
+        if found is None:
+            raise KeyError(f"no channel {channel!r}; add_channel() it first")
+        return found
 
     def add_user(
         self, user_id: str, name: str | None = None, real_name: str | None = None, *, title: str = "", **extra: Any

@@ -35,7 +35,11 @@ PEOPLE = {
     "U0STAFF": ("Sam Staff", "staff member"),
 }
 
-pytestmark = pytest.mark.browser
+# What the bot must never meet in a real workspace after clicks a person can make.
+SLACK_WOULD_REFUSE = {
+    "invalid_blocks", "invalid_arguments", "unknown_method", "invalid_trigger_id", "expired_trigger_id",
+    "exchanged_trigger_id", "not_in_channel", "channel_not_found", "user_not_found", "push_limit_reached",
+}
 
 
 def sandbox_config(standin_url: str) -> OpsConfig:
@@ -61,9 +65,12 @@ async def sandbox(tmp_path: Path) -> AsyncIterator[RunningBot]:
         demo=True,
     )
     yield bot
+    refused = [f"{c.method}: {c.error} {c.response.get('response_metadata', {})}" for c in standin.calls
+               if c.error in SLACK_WOULD_REFUSE]
     await bot.opsbot.autofix.wait_idle()
     await stop_bot(bot)
     await standin.stop()
+    assert not refused, f"Slack would have refused what the bot sent: {refused}"
 
 
 @pytest.fixture
