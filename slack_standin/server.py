@@ -203,10 +203,8 @@ class SlackStandIn:
     ) -> None:
         """Where the page sends what people do (signed as Slack signs), and alerts (with the webhook token).
 
-        `samples` maps a label to {"source": "alertmanager", "firing": path, "resolved": path};
-        `demo` starts the sandbox's demo service (/demo/health, /demo/restart), whose alerts go to
-        the app's Alertmanager webhook.
-        """
+        `samples` maps a label to {"source": "alertmanager", "firing": path, "resolved": path}; `demo` starts
+        the sandbox's demo service (/demo/health, /demo/restart), alerting through the app's webhook."""
         self.app_connection = AppConnection(events_url, signing_secret, webhooks_url, webhook_token, samples or {})
         if demo and webhooks_url:
             alerts = AppClient(self.app_connection)
