@@ -1,6 +1,6 @@
 """Reporting periods as people type them: `/issue export week`, `/summary month`, `2026-11-01..2026-11-15`.
 
-Shared by the issue log export (handlers/commands) and the summaries/reports (handlers/summaries), so
+Shared by the issue log export (handlers/issues) and the summaries/reports (handlers/summaries), so
 "week" means the same thing everywhere. Use it as:
 
     from handlers.periods import parse_period, previous_period

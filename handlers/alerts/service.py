@@ -20,7 +20,7 @@ from typing import Callable
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handlers.alerts.ingestion import IngestResult, Ingestion
+from handlers.alerts.ingestion import Ingestion, IngestResult
 from handlers.alerts.parsers import AlertBatch
 from handlers.alerts.settings import AlertRouting
 from handlers.errors import Conflict, NotFound

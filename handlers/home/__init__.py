@@ -7,9 +7,9 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from handlers.issues.settings import IssueLogSettings
 from handlers.home.blocks import build_home_view
 from handlers.issues.service import IssueService
+from handlers.issues.settings import IssueLogSettings
 from handlers.listeners import reporting_errors
 
 

@@ -13,10 +13,10 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from handlers.issues.resolve_modal import ROOT_CAUSE_CATEGORIES, TEXT_MAX_LENGTH, ResolveForm, build_resolve_modal
+from handlers.errors import Conflict, InvalidInput
 from handlers.issues.ids import ResolveModal
 from handlers.issues.modals import ModalOrigin, selected_value, state_values, tell_submitter, text_value
-from handlers.errors import Conflict, InvalidInput
+from handlers.issues.resolve_modal import ROOT_CAUSE_CATEGORIES, TEXT_MAX_LENGTH, ResolveForm, build_resolve_modal
 from handlers.issues.service import IssueService
 from handlers.listeners import describe_error
 from handlers.roles import Role

@@ -12,10 +12,8 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from handlers.issues.settings import IssueLogSettings
+from handlers.errors import InvalidInput
 from handlers.issues.command_blocks import build_help, build_issue_detail, build_issue_list, build_new_issue_modal
-from handlers.issues.export_upload import CsvExporter
-from handlers.issues.ids import NewIssueField
 from handlers.issues.command_parsing import (
     AssignCommand,
     CommentCommand,
@@ -29,8 +27,10 @@ from handlers.issues.command_parsing import (
     parse_more_value,
     parse_new_issue,
 )
-from handlers.errors import InvalidInput
+from handlers.issues.export_upload import CsvExporter
+from handlers.issues.ids import NewIssueField
 from handlers.issues.service import IssueService
+from handlers.issues.settings import IssueLogSettings
 from handlers.listeners import describe_error
 from handlers.periods import Period, parse_period
 

@@ -10,9 +10,7 @@ import re
 from typing import Any
 
 from core.vocabulary import Category, Priority
-from handlers.issues.message import PRIORITY_MARKERS, RESOLVED_MARKER, mention
 from handlers.blockkit import (
-    pack_lines,
     SECTION_TEXT_LIMIT,
     actions,
     alert_text_to_mrkdwn,
@@ -25,12 +23,14 @@ from handlers.blockkit import (
     humanize_duration,
     link,
     mrkdwn_section,
+    pack_lines,
     slack_date,
     truncate,
 )
-from handlers.issues.ids import FIELD_ACTION_ID, LIST_ACTIONS_BLOCK_ID, IssueLogId, NewIssueField
 from handlers.issues.command_parsing import USAGE
+from handlers.issues.ids import FIELD_ACTION_ID, LIST_ACTIONS_BLOCK_ID, IssueLogId, NewIssueField
 from handlers.issues.log import DESCRIPTION_LIMIT, TITLE_LIMIT
+from handlers.issues.message import PRIORITY_MARKERS, RESOLVED_MARKER, mention
 from handlers.issues.notices import channel_reference, quiet_user_text
 from handlers.issues.queries import IssueFilter, IssuePage, IssueTimeline
 from storage.models import Issue, IssueEvent, IssueStatus

@@ -14,8 +14,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from core.vocabulary import Category, Priority
-from handlers.issues.ids import FIELD_ACTION_ID, NewIssueField
 from handlers.errors import InvalidInput
+from handlers.issues.ids import FIELD_ACTION_ID, NewIssueField
 from handlers.issues.log import DESCRIPTION_LIMIT, TITLE_LIMIT, NewIssue
 from handlers.issues.queries import IssueFilter, StatusScope
 

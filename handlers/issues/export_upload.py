@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from handlers.issues.settings import IssueLogSettings
 from handlers.errors import InvalidInput
 from handlers.issues.export import write_issue_log_csv
 from handlers.issues.service import IssueService
+from handlers.issues.settings import IssueLogSettings
 from handlers.periods import Period
 
 log = logging.getLogger(__name__)

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.vocabulary import CATEGORY_LABELS
-from handlers.issues.ids import ResolveModal
 from handlers.blockkit import escape, mrkdwn_section, truncate
+from handlers.issues.ids import ResolveModal
 
 TEXT_MAX_LENGTH = 2000
 ROOT_CAUSE_CATEGORIES: tuple[tuple[str, str], ...] = tuple((str(c), label) for c, label in CATEGORY_LABELS.items())

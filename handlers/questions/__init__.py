@@ -17,7 +17,7 @@ def register(slack_app: AsyncApp, questions: QuestionService) -> None:
     """Register before any other `message` listener: Bolt runs only the first listener that matches.
 
     Every message a person sends the bot in a DM (in a thread or not) is a question; thread replies
-    in channels do not match here and stay with the issue log (handlers/commands)."""
+    in channels do not match here and stay with the issue log (handlers/issues)."""
     listeners = QuestionListeners(questions)
     slack_app.event({"type": "message", "subtype": None}, matchers=[is_direct_message])(
         reporting_errors(listeners.answer_direct_message)
