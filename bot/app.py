@@ -19,13 +19,15 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
 )
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import OpsConfig
 from bot.delivery import DeliveryWorker
-from bot.metrics import Metrics
-from bot.scheduler import Scheduler
+from core.metrics import Metrics
+from core.scheduler import Scheduler
 from bot.settings import Settings, SettingsError
 from bot.slack_directory import UserGroupDirectory
 from handlers import autofix, escalations, home, performance, questions, summaries, surveys
@@ -33,7 +35,7 @@ from handlers.alerts.service import AlertService
 from handlers.issues.message_view import load_issue_view
 from handlers.alerts.webhooks import MAX_BODY_BYTES, AlertWebhooks
 from handlers.autofix.runbooks import RunbookCatalog
-from handlers.autofix.service import AutofixService
+from handlers.autofix.service import AUTOFIX_START_OPERATION, AutofixService
 from handlers.escalations.chains import CHAIN_INTERVAL_SECONDS, EscalationChains
 from handlers.escalations.pagerduty import PAGERDUTY_OPERATION, PagerDutyClient, PagerDutyEvents, resolve_targets
 from handlers.escalations.service import EscalationService
@@ -46,6 +48,7 @@ from handlers.outbox import OutboxWriter
 from handlers.questions.loader import KnowledgeBaseLoader
 from handlers.questions.service import QuestionService
 from handlers.roles import RoleChecker
+from handlers.slack_receipts import SlackReceipts, receipt_key
 from handlers.summaries.daily import DailyReport
 from handlers.summaries.service import SummaryService
 from handlers.surveys.service import SurveyService
@@ -56,12 +59,14 @@ from storage.database import (
     create_read_engine,
     create_sessionmaker,
 )
+from storage.errors import StorageUnavailable
 from storage.migrations import upgrade_to_head
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
 
 AUTOFIX_CHECK_SECONDS = 15.0  # how often verify deadlines (and interrupted runs) are looked at
+RECEIPT_PURGE_SECONDS = 600.0
 HEALTH_TIMEOUT_SECONDS = 0.9  # load balancers give up on a health check after about a second
 
 
@@ -91,6 +96,8 @@ class Opsbot:
     autofix: AutofixService
     knowledge: KnowledgeBaseLoader
     questions: QuestionService
+    receipts: SlackReceipts  # Slack deliveries already acted on (event retries, replays), across replicas
+    signature_verifier: SignatureVerifier
     performance: performance.PerformanceFeature
 
 
@@ -188,9 +195,12 @@ def create_app(
     lifecycle.on_resolved.append(autofix_service.on_resolved)
     if runbooks.has_auto:  # with no listener the alert pipeline skips the opened hook entirely
         lifecycle.on_opened.append(autofix_service.on_opened)
+    worker.handle(AUTOFIX_START_OPERATION, autofix_service.start_requested)
     scheduler.every(AUTOFIX_CHECK_SECONDS, "autofix-verification", autofix_service.check_deadlines)
 
     signing_secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
+    receipts = SlackReceipts(sessionmaker, clock=clock)
+    scheduler.every(RECEIPT_PURGE_SECONDS, "slack-receipts-purge", receipts.purge)
     slack_app = AsyncApp(
         client=bolt_client,
         signing_secret=signing_secret,
@@ -235,6 +245,8 @@ def create_app(
         autofix=autofix_service,
         knowledge=knowledge,
         questions=question_service,
+        receipts=receipts,
+        signature_verifier=SignatureVerifier(signing_secret),
         performance=kpi_reports,
     )
     app = web.Application(client_max_size=MAX_BODY_BYTES)
@@ -350,9 +362,47 @@ async def _acknowledge_unhandled_event(ack: Callable[[], Awaitable[None]]) -> No
 async def _slack_events(request: web.Request) -> web.Response:
     if not await _verifiable(request):
         return web.json_response({"error": "invalid request"}, status=401)  # as Bolt refuses a bad signature
+    opsbot = request.app[OPSBOT]
+    receipt = await _take_receipt(request, opsbot)
+    if receipt == _ALREADY_TAKEN:
+        opsbot.metrics.slack_duplicates.inc()
+        return web.Response(status=200)  # Slack stops retrying; nothing is done twice
     bolt_request = await to_bolt_request(request)
-    bolt_response = await request.app[OPSBOT].slack_app.async_dispatch(bolt_request)
+    bolt_response = await opsbot.slack_app.async_dispatch(bolt_request)
+    if receipt and bolt_response.status >= 400:
+        await _forget_receipt(opsbot, receipt)  # not handled: Slack's retry must be acted on
     return await to_aiohttp_response(bolt_response)
+
+
+_ALREADY_TAKEN = "already taken"
+
+
+async def _take_receipt(request: web.Request, opsbot: Opsbot) -> str | None:
+    """The delivery's receipt key once recorded, `_ALREADY_TAKEN` for a retry or replay, None if unkeyed.
+
+    Only a correctly signed request gets a receipt, so a forger cannot use up a real event's id. If the
+    database cannot record it, the request is handled anyway: a rare duplicate beats a lost click.
+    """
+    body = await request.read()
+    signature = request.headers.get("X-Slack-Signature", "")
+    timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
+    if not opsbot.signature_verifier.is_valid(body, timestamp, signature):
+        return None  # Bolt refuses it with 401
+    key = receipt_key(body, request.headers.get("Content-Type", ""), signature)
+    if key is None:
+        return None
+    try:
+        return key if await opsbot.receipts.first_time(key) else _ALREADY_TAKEN
+    except (SQLAlchemyError, OSError, StorageUnavailable):
+        log.warning("could not record Slack receipt %s; handling the request anyway", key, exc_info=True)
+        return None
+
+
+async def _forget_receipt(opsbot: Opsbot, key: str) -> None:
+    try:
+        await opsbot.receipts.forget(key)
+    except (SQLAlchemyError, OSError, StorageUnavailable):
+        log.warning("could not forget Slack receipt %s", key, exc_info=True)
 
 
 async def _verifiable(request: web.Request) -> bool:

@@ -12,6 +12,7 @@ from storage.models.feedback import (
 from storage.models.base import Base, UTCDateTime, utcnow
 from storage.models.issue import OPEN_STATUSES, Issue, IssueEvent, IssueStatus
 from storage.models.performance import Adjustment, IncidentReview
+from storage.models.receipts import SlackReceipt
 from storage.models.slack import (
     DeliveryClaim,
     OutboxItem,
@@ -46,6 +47,7 @@ __all__ = [
     "SlackMessage",
     "SlackPostAttempt",
     "SlackRateLimit",
+    "SlackReceipt",
     "UTCDateTime",
     "utcnow",
 ]
