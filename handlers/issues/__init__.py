@@ -4,6 +4,7 @@
     settings.py        the `issue_log:` config section
     lifecycle.py       hooks other features hang on an issue's life (opened, acknowledged, resolved, reopened)
     service.py         IssueService, the one service: state changes, the log written from Slack, the reads
+    log.py, queries.py its writing to the log from Slack (report, assign, comment) and its reads, by concern
     message_view.py    what the issue message shows, loaded in one short read
     message.py         the issue message (Block Kit), re-rendered by the delivery worker
     notices.py         the short thread lines and direct messages the log sends
