@@ -41,12 +41,9 @@ from core.metrics import Metrics
 from handlers.issues.message import build_issue_message
 from handlers.outbox import SlackOperation
 from storage.models import OutboxItem, OutboxStatus, utcnow
-from storage.repositories import OutboxRepository
-from storage.repositories_delivery import (
-    DeliveryClaimRepository,
-    SlackPostAttemptRepository,
-    SlackRateLimitRepository,
-)
+from storage.repositories.outbox import OutboxRepository
+from storage.repositories.outbox import DeliveryClaimRepository
+from storage.repositories.slack import SlackPostAttemptRepository, SlackRateLimitRepository
 
 log = logging.getLogger(__name__)
 

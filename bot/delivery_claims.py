@@ -28,13 +28,11 @@ from bot.slack_posts import attempt_key
 from handlers.issues.message_view import IssueMessageView
 from handlers.outbox import SlackOperation
 from storage.models import Issue, OutboxItem, SlackMessage, SlackPostAttempt
-from storage.repositories import OutboxRepository, SlackMessageRepository
-from storage.repositories_issue_log import IssueRepository
-from storage.repositories_delivery import (
-    DeliveryClaimRepository,
-    SlackPostAttemptRepository,
-    SlackRateLimitRepository,
-)
+from storage.repositories.outbox import OutboxRepository
+from storage.repositories.slack import SlackMessageRepository
+from storage.repositories.issue import IssueRepository
+from storage.repositories.outbox import DeliveryClaimRepository
+from storage.repositories.slack import SlackPostAttemptRepository, SlackRateLimitRepository
 
 log = logging.getLogger(__name__)
 

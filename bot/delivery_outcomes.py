@@ -20,12 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import DeliverySettings
 from storage.models import OutboxItem, OutboxStatus
-from storage.repositories import OutboxRepository, SlackMessageRepository
-from storage.repositories_delivery import (
-    DeliveryClaimRepository,
-    SlackPostAttemptRepository,
-    SlackRateLimitRepository,
-)
+from storage.repositories.outbox import OutboxRepository
+from storage.repositories.slack import SlackMessageRepository
+from storage.repositories.outbox import DeliveryClaimRepository
+from storage.repositories.slack import SlackPostAttemptRepository, SlackRateLimitRepository
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from slack_standin.signing import block_actions_body, view_submission_body  # no
 from sqlalchemy import select  # noqa: E402
 
 from storage.models import RunbookRun, RunbookRunStatus  # noqa: E402
-from storage.repositories_issue_log import IssueRepository  # noqa: E402
+from storage.repositories.issue import IssueRepository  # noqa: E402
 from tests.harness import BOT_TOKEN, RunningBot, start_bot, stop_bot, test_config  # noqa: E402
 
 OPERATOR, RESPONDER, DBA_LEAD = "U0OLIVIA", "U0RAVI", "U0DANA"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Callable
 
-from storage.repositories import OutboxRepository
+from storage.repositories.outbox import OutboxRepository
 
 
 class SlackOperation(StrEnum):

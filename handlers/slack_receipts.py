@@ -16,7 +16,7 @@ from typing import Callable
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.models import utcnow
-from storage.repositories_receipts import SlackReceiptRepository
+from storage.repositories.slack import SlackReceiptRepository
 
 # Slack's signatures are accepted for five minutes and its event retries come within about an
 # hour at most; receipts are kept longer than both.

@@ -15,7 +15,12 @@ from typing import Any
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.pool import NullPool
 
 
@@ -126,3 +131,12 @@ def describe_storage_error(error: BaseException) -> str:
     if "no such table" in lowered or "does not exist" in lowered:
         return f"database not migrated yet ({message})"
     return f"database unavailable: {type(original).__name__}: {message}"[:300]
+
+
+def dialect_insert(session: AsyncSession, model: type) -> Any:
+    """An INSERT that offers ON CONFLICT (DO NOTHING / DO UPDATE) on either database: PostgreSQL and
+    SQLite >= 3.35 both support it, with RETURNING, so two replicas racing on one key cannot both win."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    bind = session.get_bind()
+    return (postgresql.insert if bind.dialect.name == "postgresql" else sqlite.insert)(model)

@@ -116,7 +116,7 @@ class RunningBot:
         raise AssertionError("condition not met in time")
 
     async def outbox_drained(self, timeout: float = 5.0) -> None:
-        from storage.repositories import OutboxRepository
+        from storage.repositories.outbox import OutboxRepository
 
         async def drained() -> bool:
             async with self.opsbot.sessionmaker() as session:

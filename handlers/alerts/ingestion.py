@@ -22,8 +22,9 @@ from handlers.alerts.storms import Bucket, NewAlert, bucket_new_alerts, plan_sto
 from handlers.issues.lifecycle import IssueLifecycle
 from handlers.outbox import OutboxWriter
 from storage.models import OPEN_STATUSES, Alert, AlertStatus, Issue, IssueStatus
-from storage.repositories import AlertRepository, OutboxRepository
-from storage.repositories_issue_log import IssueRepository
+from storage.repositories.alert import AlertRepository
+from storage.repositories.outbox import OutboxRepository
+from storage.repositories.issue import IssueRepository
 
 
 @dataclass

@@ -30,7 +30,7 @@ from handlers.outbox import OutboxWriter
 from storage.database import describe_storage_error
 from storage.errors import StorageUnavailable
 from storage.models import AlertStatus, utcnow
-from storage.repositories import AlertRepository
+from storage.repositories.alert import AlertRepository
 
 log = logging.getLogger(__name__)
 

@@ -39,9 +39,10 @@ from handlers.errors import Conflict, InvalidInput, NotFound
 from handlers.outbox import OutboxWriter
 from handlers.roles import Role, RoleChecker
 from storage.models import Issue, OutboxItem, RunbookRun, RunbookRunStatus, utcnow
-from storage.repositories import AlertRepository, OutboxRepository
-from storage.repositories_issue_log import IssueRepository
-from storage.repositories_autofix import RunbookRunRepository
+from storage.repositories.alert import AlertRepository
+from storage.repositories.outbox import OutboxRepository
+from storage.repositories.issue import IssueRepository
+from storage.repositories.autofix import RunbookRunRepository
 
 log = logging.getLogger(__name__)
 

@@ -25,9 +25,10 @@ from handlers.autofix.blocks import (
 from handlers.autofix.runbooks import RunbookCatalog
 from handlers.outbox import OutboxWriter
 from storage.models import Issue, RunbookRun, RunbookRunStatus
-from storage.repositories import AlertRepository, OutboxRepository
-from storage.repositories_issue_log import IssueRepository
-from storage.repositories_autofix import RunbookRunRepository
+from storage.repositories.alert import AlertRepository
+from storage.repositories.outbox import OutboxRepository
+from storage.repositories.issue import IssueRepository
+from storage.repositories.autofix import RunbookRunRepository
 
 log = logging.getLogger(__name__)
 

@@ -21,9 +21,9 @@ from handlers.escalations.service import announce
 from handlers.escalations.teams import TeamDirectory
 from handlers.outbox import OutboxWriter
 from storage.models import Escalation, EscalationStatus, Issue, utcnow
-from storage.repositories import OutboxRepository
-from storage.repositories_issue_log import IssueRepository
-from storage.repositories_escalations import EscalationRepository
+from storage.repositories.outbox import OutboxRepository
+from storage.repositories.issue import IssueRepository
+from storage.repositories.escalation import EscalationRepository
 
 log = logging.getLogger(__name__)
 

@@ -9,9 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.issues.message_view import IssueMessageView
 from handlers.escalations.blocks import EscalationContext, RunbookAttempt, TimelineEntry
 from storage.models import Issue
-from storage.repositories import SlackMessageRepository
-from storage.repositories_issue_log import IssueRepository
-from storage.repositories_escalations import EscalationRepository
+from storage.repositories.slack import SlackMessageRepository
+from storage.repositories.issue import IssueRepository
+from storage.repositories.escalation import EscalationRepository
 
 ViewLoader = Callable[[AsyncSession, int], Awaitable[IssueMessageView | None]]
 

@@ -25,8 +25,8 @@ from handlers.escalations.teams import Team, TeamSettings
 from handlers.issues.message import LINK_ANNOTATIONS
 from handlers.outbox import OutboxWriter
 from storage.models import OutboxItem, utcnow
-from storage.repositories import OutboxRepository
-from storage.repositories_issue_log import IssueRepository
+from storage.repositories.outbox import OutboxRepository
+from storage.repositories.issue import IssueRepository
 
 log = logging.getLogger(__name__)
 

@@ -25,8 +25,9 @@ from handlers.issues.notices import (
 from handlers.outbox import OutboxWriter
 from handlers.roles import Role
 from storage.models import Issue, IssueStatus
-from storage.repositories import OutboxRepository, SlackMessageRepository
-from storage.repositories_issue_log import COMMENT_KIND, IssueLogRepository, IssueRepository
+from storage.repositories.outbox import OutboxRepository
+from storage.repositories.slack import SlackMessageRepository
+from storage.repositories.issue import COMMENT_KIND, IssueLogRepository, IssueRepository
 
 SLACK_SOURCE = "slack"
 TITLE_LIMIT = 200

@@ -9,9 +9,9 @@ from typing import Callable, Mapping, Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import EscalationStatus, Issue
-from storage.repositories import AlertRepository
-from storage.repositories_escalations import EscalationRepository
-from storage.repositories_issue_log import IssueRepository
+from storage.repositories.alert import AlertRepository
+from storage.repositories.escalation import EscalationRepository
+from storage.repositories.issue import IssueRepository
 
 # What a sender says beyond labels and annotations, kept in the alert's annotations (a JSON column)
 # under keys no rule writes: the alert parsers write them, the issue message shows them.

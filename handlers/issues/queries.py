@@ -18,8 +18,8 @@ from core.vocabulary import Category, Priority
 from handlers.issues.log import LIST_HINT
 from handlers.periods import Period, day_period
 from storage.models import OPEN_STATUSES, Issue, IssueEvent, IssueStatus, SlackMessage
-from storage.repositories import SlackMessageRepository
-from storage.repositories_issue_log import IssueCriteria, IssueLogRepository, IssueRepository
+from storage.repositories.slack import SlackMessageRepository
+from storage.repositories.issue import IssueCriteria, IssueLogRepository, IssueRepository
 
 TIMELINE_LIMIT = 40
 HOME_MINE_LIMIT = 10

@@ -24,8 +24,8 @@ from handlers.issues.queries import IssueQueriesMixin
 from handlers.outbox import OutboxWriter
 from handlers.roles import Role, RoleChecker, RoleSettings
 from storage.models import OPEN_STATUSES, Issue, IssueStatus, utcnow
-from storage.repositories import OutboxRepository
-from storage.repositories_issue_log import IssueRepository
+from storage.repositories.outbox import OutboxRepository
+from storage.repositories.issue import IssueRepository
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,8 @@ from handlers.performance.rendering import REMINDER_TEMPLATE, PerformanceTemplat
 from handlers.performance.service import PerformanceReports, adjustment_line
 from storage.models import utcnow
 from storage.models.performance import Adjustment
-from storage.repositories import OutboxRepository
-from storage.repositories_performance import AdjustmentRepository
+from storage.repositories.outbox import OutboxRepository
+from storage.repositories.performance import AdjustmentRepository
 
 log = logging.getLogger(__name__)
 

@@ -30,9 +30,11 @@ from handlers.performance.rendering import REVIEW_DOCUMENT_TEMPLATE, REVIEW_TEMP
 from knowledge_base.models import CATEGORIES
 from storage.models import Issue, IssueEvent, utcnow
 from storage.models.performance import IncidentReview
-from storage.repositories import AlertRepository, OutboxRepository, SlackMessageRepository
-from storage.repositories_issue_log import IssueRepository
-from storage.repositories_performance import AdjustmentRepository, IncidentReviewRepository, PeriodIssueRepository
+from storage.repositories.alert import AlertRepository
+from storage.repositories.outbox import OutboxRepository
+from storage.repositories.slack import SlackMessageRepository
+from storage.repositories.issue import IssueRepository
+from storage.repositories.performance import AdjustmentRepository, IncidentReviewRepository, PeriodIssueRepository
 
 AROUND = timedelta(hours=1)  # the KPIs in the hour before the incident and the hour after it
 TRIED_KINDS = ("autofix_started", "autofix_run", "escalated", "escalation_acknowledged", "comment", "assigned")

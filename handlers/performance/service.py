@@ -23,7 +23,7 @@ from handlers.performance.settings import PerformanceSettings
 from handlers.periods import Period, parse_period, previous_period
 from storage.models import IssueStatus, utcnow
 from storage.models.performance import Adjustment
-from storage.repositories_performance import AdjustmentRepository, PeriodIssueRepository
+from storage.repositories.performance import AdjustmentRepository, PeriodIssueRepository
 
 DEFAULT_PERIOD = "today"
 MAX_EFFECT_WINDOW = timedelta(days=7)  # "since the change": at most the week after, against the week before

@@ -24,8 +24,8 @@ from handlers.questions.loader import KnowledgeBaseLoader
 from handlers.roles import Role, RoleChecker
 from knowledge_base import Article, KnowledgeBase, SearchResults
 from storage.models import KbQuestion, QuestionOutcome, utcnow
-from storage.repositories_issue_log import IssueRepository
-from storage.repositories_questions import KbQuestionRepository
+from storage.repositories.issue import IssueRepository
+from storage.repositories.feedback import KbQuestionRepository
 
 QUESTION_LIMIT = 2000  # characters kept of a question (a pasted log is not a better question)
 RESULT_LIMIT = 3  # the answer and up to two alternatives, or up to three "might be related"

@@ -11,7 +11,7 @@ import math
 from datetime import tzinfo
 from typing import Sequence
 
-from storage.repositories_summaries import SeriesPoint
+from storage.repositories.summaries import SeriesPoint
 
 OPENED_COLOUR = "#4C78A8"
 RESOLVED_COLOUR = "#54A24B"

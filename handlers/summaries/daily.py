@@ -29,8 +29,8 @@ from handlers.summaries.blocks import build_report_message
 from handlers.summaries.rendering import DAILY_TEMPLATE
 from handlers.summaries.service import Summary, SummaryService
 from storage.models import utcnow
-from storage.repositories import OutboxRepository
-from storage.repositories_feedback import ReportRunRepository
+from storage.repositories.outbox import OutboxRepository
+from storage.repositories.feedback import ReportRunRepository
 
 log = logging.getLogger(__name__)
 

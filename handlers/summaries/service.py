@@ -1,6 +1,6 @@
 """Summaries for managers: the period's figures, the previous period's, trends, the chart's series.
 
-One read-only session per summary; every figure is an aggregate (storage/repositories_summaries.py), so
+One read-only session per summary; every figure is an aggregate (storage/repositories/summaries.py), so
 a month over a million issues stays well under a second on SQLite (bench/summary_1m.py).
 """
 
@@ -18,7 +18,7 @@ from handlers.summaries.settings import ReportSettings
 from core.calendar import next_month
 from handlers.periods import Period, parse_period, previous_period
 from handlers.summaries.chart import render_chart
-from storage.repositories_summaries import FigureQueries, PeriodFigures, SeriesPoint, series
+from storage.repositories.summaries import FigureQueries, PeriodFigures, SeriesPoint, series
 from handlers.summaries.rendering import SUMMARY_TEMPLATE, RenderedReport, ReportTemplates
 from handlers.summaries.trends import Trend, compare
 from storage.models import utcnow

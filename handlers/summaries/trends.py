@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Mapping
 
 from handlers.blockkit import humanize_duration
-from storage.repositories_summaries import PeriodFigures
+from storage.repositories.summaries import PeriodFigures
 
 
 class TrendKind(StrEnum):

@@ -27,9 +27,9 @@ from handlers.surveys.blocks import (
 )
 from handlers.surveys.ids import SCORES
 from storage.models import Issue, SurveyResponse, SurveyStatus, utcnow
-from storage.repositories import OutboxRepository
-from storage.repositories_issue_log import IssueRepository
-from storage.repositories_feedback import CLOSED_STATUSES, SurveyRepository
+from storage.repositories.outbox import OutboxRepository
+from storage.repositories.issue import IssueRepository
+from storage.repositories.feedback import CLOSED_STATUSES, SurveyRepository
 
 STAFF_SOURCE = "slack"  # issues people report in Slack; reported_by is their user id
 BOT_ACTOR = "opsbot"

@@ -1,7 +1,9 @@
 """Typed models, one module per aggregate, re-exported for convenience."""
 
 from storage.models.alert import Alert, AlertStatus
-from storage.models.autofix import Escalation, EscalationStatus, RunbookRun, RunbookRunStatus
+from storage.models.autofix import RunbookRun, RunbookRunStatus
+from storage.models.base import Base, UTCDateTime, utcnow
+from storage.models.escalation import Escalation, EscalationStatus
 from storage.models.feedback import (
     KbQuestion,
     QuestionOutcome,
@@ -9,17 +11,14 @@ from storage.models.feedback import (
     SurveyResponse,
     SurveyStatus,
 )
-from storage.models.base import Base, UTCDateTime, utcnow
 from storage.models.issue import OPEN_STATUSES, Issue, IssueEvent, IssueStatus
+from storage.models.outbox import DeliveryClaim, OutboxItem, OutboxStatus
 from storage.models.performance import Adjustment, IncidentReview
-from storage.models.receipts import SlackReceipt
 from storage.models.slack import (
-    DeliveryClaim,
-    OutboxItem,
-    OutboxStatus,
     SlackMessage,
     SlackPostAttempt,
     SlackRateLimit,
+    SlackReceipt,
 )
 
 __all__ = [

@@ -1,4 +1,4 @@
-"""Runbook runs (auto-fix) and escalations: what was tried on an issue and who was called."""
+"""Runbook runs (auto-fix): what was tried on an issue, step by step, and whether it was verified."""
 
 from __future__ import annotations
 
@@ -43,35 +43,3 @@ class RunbookRun(Base):
     output_digest: Mapped[str | None] = mapped_column(String(64))
     error: Mapped[str | None] = mapped_column(Text)
     steps: Mapped[list[dict[str, Any]]] = mapped_column(default=list)
-
-
-class EscalationStatus(StrEnum):
-    ACTIVE = "active"  # waiting for the team to acknowledge
-    ACKNOWLEDGED = "acknowledged"
-    SUPERSEDED = "superseded"  # moved on to the next level
-    CLOSED = "closed"  # the issue was resolved
-
-
-class Escalation(Base):
-    __tablename__ = "escalations"
-    __table_args__ = (
-        Index("ix_escalations_issue_id", "issue_id"),
-        Index("ix_escalations_status_next_level_at", "status", "next_level_at"),
-        Index("ix_escalations_created_at_team", "created_at", "team"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"))
-    team: Mapped[str] = mapped_column(String(64))
-    level: Mapped[int] = mapped_column(default=1)
-    urgency: Mapped[str] = mapped_column(String(16), default="high")
-    note: Mapped[str] = mapped_column(Text, default="")
-    reason: Mapped[str] = mapped_column(String(32), default="manual")  # manual, autofix_failed, unverified, chain
-    requested_by: Mapped[str] = mapped_column(String(255))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    status: Mapped[str] = mapped_column(String(16), default=EscalationStatus.ACTIVE)
-    on_call: Mapped[str | None] = mapped_column(String(64))
-    next_level_at: Mapped[datetime | None]
-    acknowledged_at: Mapped[datetime | None]
-    acknowledged_by: Mapped[str | None] = mapped_column(String(255))
-    pagerduty_dedup_key: Mapped[str | None] = mapped_column(String(255))

@@ -16,8 +16,8 @@ from sqlalchemy import insert, select
 from slack_standin import SlackStandIn
 from storage.database import create_engine, create_sessionmaker
 from storage.models import OutboxItem, OutboxStatus, SlackMessage, SlackPostAttempt, utcnow
-from storage.repositories import OutboxRepository
-from storage.repositories_delivery import DeliveryClaimRepository
+from storage.repositories.outbox import OutboxRepository
+from storage.repositories.outbox import DeliveryClaimRepository
 from tests.harness import start_bot, stop_bot, test_config
 from tests.integration.delivery_support import (
     alert_issues,

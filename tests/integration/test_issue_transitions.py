@@ -17,7 +17,7 @@ from storage.database import create_engine, create_sessionmaker
 from storage.errors import NotFound
 from storage.migrations import upgrade_to_head
 from storage.models import OPEN_STATUSES, Issue, IssueStatus
-from storage.repositories_issue_log import IssueRepository
+from storage.repositories.issue import IssueRepository
 
 REPORTED = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 

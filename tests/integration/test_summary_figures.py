@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.repositories_summaries import AlertRecurrence
+from storage.repositories.summaries import AlertRecurrence
 from handlers.summaries.trends import Direction
 from storage.models import (
     Alert,

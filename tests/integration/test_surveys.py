@@ -10,7 +10,7 @@ from sqlalchemy import select
 from slack_standin.signing import block_actions_body, view_submission_body
 from slack_standin.state import RecordedCall
 from storage.models import Issue, IssueEvent, IssueStatus, SurveyResponse, SurveyStatus
-from storage.repositories_feedback import SurveyRepository
+from storage.repositories.feedback import SurveyRepository
 from tests.harness import RunningBot, fixture_json
 
 REPORTER = "U0REPORTER"

@@ -14,7 +14,7 @@ from handlers.blockkit import HEADER_TEXT_LIMIT, MESSAGE_BLOCK_LIMIT, SECTION_TE
 from handlers.periods import day_period, month_period, parse_period, range_period, week_period
 from handlers.summaries.blocks import SECTION_ORDER, build_report_message
 from handlers.summaries.chart import render_chart
-from storage.repositories_summaries import AlertRecurrence, PeriodFigures, SeriesPoint
+from storage.repositories.summaries import AlertRecurrence, PeriodFigures, SeriesPoint
 from handlers.summaries.rendering import (
     DAILY_TEMPLATE,
     SUMMARY_TEMPLATE,

@@ -1,113 +1,84 @@
-"""Repositories: queries by name. They take the caller's AsyncSession and never commit."""
+"""The outbox and the claims on its ordering keys: what the delivery workers of every replica share.
+
+Upserts use each dialect's INSERT ... ON CONFLICT (PostgreSQL and SQLite >= 3.35 both support it,
+with RETURNING), so two workers taking the same key at the same moment cannot both win.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 from typing import Any, Sequence
 
-from sqlalchemy import and_, any_, case, delete, func, insert, or_, select, update
+from sqlalchemy import and_, any_, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.database import dialect_insert
 from storage.models import (
-    Alert,
-    AlertStatus,
-    Issue,
+    DeliveryClaim,
     OutboxItem,
     OutboxStatus,
-    SlackMessage,
     utcnow,
 )
-from storage.repositories_delivery import DeliveryClaimRepository
 
 
-class AlertRepository:
+class DeliveryClaimRepository:
+    """Per ordering key (one issue) leases: the only thing that lets a worker touch that key's Slack messages."""
+
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def get_by_fingerprints(self, source: str, fingerprints: Sequence[str]) -> dict[str, Alert]:
-        if not fingerprints:
-            return {}
-        query = select(Alert).where(Alert.source == source, Alert.fingerprint.in_(list(fingerprints)))
-        return {alert.fingerprint: alert for alert in (await self.session.execute(query)).scalars()}
+    @staticmethod
+    def live_keys(now: datetime) -> Any:
+        """A subquery of the keys some worker (this one included) holds now."""
+        return select(DeliveryClaim.ordering_key).where(DeliveryClaim.claimed_until >= now)
 
-    async def add(self, alert: Alert) -> Alert:
-        self.session.add(alert)
-        return alert
+    async def take(self, keys: Sequence[str], worker_id: str, *, now: datetime, until: datetime) -> set[str]:
+        """Claim these keys where nobody holds them (or the holder's claim expired); returns those won.
 
-    async def insert_many(self, rows: Sequence[dict[str, Any]]) -> None:
-        if rows:
-            await self.session.execute(insert(Alert), list(rows))
-
-    async def list_for_issue(self, issue_id: int, *, limit: int | None = None) -> Sequence[Alert]:
-        query = select(Alert).where(Alert.issue_id == issue_id).order_by(Alert.id)
-        if limit is not None:
-            query = query.limit(limit)
-        return (await self.session.execute(query)).scalars().all()
-
-    async def counts_for_issues(self, issue_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
-        """{issue id: (alerts linked, of which still firing)} in one query."""
-        if not issue_ids:
-            return {}
-        firing = func.sum(case((Alert.status == AlertStatus.FIRING, 1), else_=0))
-        query = (
-            select(Alert.issue_id, func.count(), func.coalesce(firing, 0))
-            .where(Alert.issue_id.in_(list(issue_ids)))
-            .group_by(Alert.issue_id)
-        )
-        return {row[0]: (int(row[1]), int(row[2])) for row in await self.session.execute(query)}
-
-    async def count_for_issue(self, issue_id: int) -> tuple[int, int]:
-        """(alerts linked, of which still firing)."""
-        firing = func.sum(case((Alert.status == AlertStatus.FIRING, 1), else_=0))
-        query = select(func.count(), func.coalesce(firing, 0)).where(Alert.issue_id == issue_id)
-        total, still_firing = (await self.session.execute(query)).one()
-        return int(total), int(still_firing)
-
-
-class SlackMessageRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def get_for_issue(self, issue_id: int) -> SlackMessage | None:
-        query = select(SlackMessage).where(SlackMessage.issue_id == issue_id)
-        return (await self.session.execute(query)).scalar_one_or_none()
-
-    async def get_for_issues(self, issue_ids: Sequence[int]) -> dict[int, SlackMessage]:
-        if not issue_ids:
-            return {}
-        query = select(SlackMessage).where(SlackMessage.issue_id.in_(list(issue_ids)))
-        return {message.issue_id: message for message in (await self.session.execute(query)).scalars()}
-
-    async def get_by_ts(self, channel: str, ts: str) -> SlackMessage | None:
-        query = select(SlackMessage).where(SlackMessage.channel == channel, SlackMessage.ts == ts)
-        return (await self.session.execute(query)).scalar_one_or_none()
-
-    async def save(self, issue_id: int, channel: str, ts: str) -> SlackMessage:
-        message = await self.get_for_issue(issue_id)
-        if message is None:
-            message = SlackMessage(issue_id=issue_id, channel=channel, ts=ts)
-            self.session.add(message)
-        else:
-            message.channel, message.ts = channel, ts
-        await self.session.flush()
-        return message
-
-    async def forget(self, issue_id: int) -> None:
-        await self.session.execute(delete(SlackMessage).where(SlackMessage.issue_id == issue_id))
-
-    async def channel_id_for(self, name: str) -> str | None:
-        """The id Slack gave a channel configured by name ("#alerts"), from an issue message posted there.
-
-        chat.postMessage takes a name, but conversations.history wants the id.
+        Keys are inserted in sorted order, so two workers racing for overlapping keys on PostgreSQL
+        wait for each other in the same order and never deadlock.
         """
-        query = (
-            select(SlackMessage.channel)
-            .join(Issue, Issue.id == SlackMessage.issue_id)
-            .where(Issue.channel == name)
-            .order_by(SlackMessage.id.desc())
-            .limit(1)
+        if not keys:
+            return set()
+        rows = [
+            {"ordering_key": key, "worker_id": worker_id, "claimed_at": now, "claimed_until": until}
+            for key in sorted(set(keys))
+        ]
+        statement = dialect_insert(self.session, DeliveryClaim).values(rows)
+        statement = statement.on_conflict_do_update(
+            index_elements=[DeliveryClaim.ordering_key],
+            set_={
+                "worker_id": statement.excluded.worker_id,
+                "claimed_at": statement.excluded.claimed_at,
+                "claimed_until": statement.excluded.claimed_until,
+            },
+            where=DeliveryClaim.claimed_until < now,
+        ).returning(DeliveryClaim.ordering_key)
+        return set((await self.session.execute(statement)).scalars())
+
+    async def renew(self, keys: Sequence[str], worker_id: str, *, until: datetime) -> set[str]:
+        """Extend this worker's claims; returns the keys it still holds (a missing one was taken over)."""
+        if not keys:
+            return set()
+        statement = (
+            update(DeliveryClaim)
+            .where(DeliveryClaim.ordering_key.in_(list(keys)), DeliveryClaim.worker_id == worker_id)
+            .values(claimed_until=until)
+            .returning(DeliveryClaim.ordering_key)
+            .execution_options(synchronize_session=False)
         )
-        return (await self.session.execute(query)).scalar_one_or_none()
+        return set((await self.session.execute(statement)).scalars())
+
+    async def release(self, keys: Sequence[str], worker_id: str) -> None:
+        if keys:
+            await self.session.execute(
+                delete(DeliveryClaim)
+                .where(DeliveryClaim.ordering_key.in_(list(keys)), DeliveryClaim.worker_id == worker_id)
+                .execution_options(synchronize_session=False)
+            )
+
+    async def purge_expired(self, before: datetime) -> None:
+        await self.session.execute(delete(DeliveryClaim).where(DeliveryClaim.claimed_until < before))
 
 
 class OutboxRepository:
