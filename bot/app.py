@@ -25,13 +25,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import OpsConfig
-from bot.delivery import DeliveryWorker
+from delivery.worker import DeliveryWorker
 from core.metrics import Metrics
 from core.scheduler import Scheduler
 from bot.settings import Settings, SettingsError
-from bot.slack_directory import UserGroupDirectory
+from handlers.user_groups import UserGroupDirectory
 from handlers import autofix, escalations, home, performance, questions, summaries, surveys
 from handlers.alerts.service import AlertService
+from handlers.issues.message import build_issue_message
 from handlers.issues.message_view import load_issue_view
 from handlers.alerts.webhooks import MAX_BODY_BYTES, AlertWebhooks
 from handlers.autofix.runbooks import RunbookCatalog
@@ -44,7 +45,7 @@ from handlers.issues import register as register_issues
 from handlers.issues.lifecycle import IssueLifecycle
 from handlers.issues.service import IssueService
 from handlers.listeners import report_listener_error
-from handlers.outbox import OutboxWriter
+from delivery.outbox import OutboxWriter
 from handlers.questions.loader import KnowledgeBaseLoader
 from handlers.questions.service import QuestionService
 from handlers.roles import RoleChecker
@@ -165,6 +166,7 @@ def create_app(
             load_issue_view, key_labels=config.key_labels, has_runbook=runbooks.has_match,
             find_article=knowledge.article_for_alert, team_name=teams.name_of,
         ),
+        build_issue_message,
         metrics,
         clock=clock,
     )

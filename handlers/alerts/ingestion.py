@@ -20,7 +20,7 @@ from handlers.alerts.parsers import AlertBatch, IncomingAlert
 from handlers.alerts.settings import AlertRouting
 from handlers.alerts.storms import Bucket, NewAlert, bucket_new_alerts, plan_storms
 from handlers.issues.lifecycle import IssueLifecycle
-from handlers.outbox import OutboxWriter
+from delivery.outbox import OutboxWriter
 from storage.models import OPEN_STATUSES, Alert, AlertStatus, Issue, IssueStatus
 from storage.repositories.alert import AlertRepository
 from storage.repositories.outbox import OutboxRepository

@@ -26,7 +26,7 @@ from handlers.alerts.settings import AlertRouting
 from handlers.errors import Conflict, NotFound
 from handlers.issues.lifecycle import IssueLifecycle
 from handlers.issues.service import IssueService
-from handlers.outbox import OutboxWriter
+from delivery.outbox import OutboxWriter
 from storage.database import describe_storage_error
 from storage.errors import StorageUnavailable
 from storage.models import AlertStatus, utcnow

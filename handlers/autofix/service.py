@@ -36,7 +36,7 @@ from handlers.autofix.runner import StepOutcome, StepRunner
 from handlers.autofix.verification import AutofixVerification, EscalationReason, Escalator, escalate
 from handlers.blockkit import humanize_duration, slack_date
 from handlers.errors import Conflict, InvalidInput, NotFound
-from handlers.outbox import OutboxWriter
+from delivery.outbox import OutboxWriter
 from handlers.roles import Role, RoleChecker
 from storage.models import Issue, OutboxItem, RunbookRun, RunbookRunStatus, utcnow
 from storage.repositories.alert import AlertRepository

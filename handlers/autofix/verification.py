@@ -23,7 +23,7 @@ from handlers.autofix.blocks import (
     resolution_text,
 )
 from handlers.autofix.runbooks import RunbookCatalog
-from handlers.outbox import OutboxWriter
+from delivery.outbox import OutboxWriter
 from storage.models import Issue, RunbookRun, RunbookRunStatus
 from storage.repositories.alert import AlertRepository
 from storage.repositories.outbox import OutboxRepository

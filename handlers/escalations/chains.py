@@ -19,7 +19,7 @@ from handlers.escalations.ids import EscalationReason
 from handlers.escalations.pagerduty import PagerDutyEvents
 from handlers.escalations.service import announce
 from handlers.escalations.teams import TeamDirectory
-from handlers.outbox import OutboxWriter
+from delivery.outbox import OutboxWriter
 from storage.models import Escalation, EscalationStatus, Issue, utcnow
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.issue import IssueRepository

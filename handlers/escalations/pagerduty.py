@@ -23,7 +23,7 @@ from handlers.escalations.blocks import REASON_TEXT, EscalationNotice
 from handlers.escalations.ids import Urgency
 from handlers.escalations.teams import Team, TeamSettings
 from handlers.issues.message import LINK_ANNOTATIONS
-from handlers.outbox import OutboxWriter
+from delivery.outbox import OutboxWriter
 from storage.models import OutboxItem, utcnow
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.issue import IssueRepository

@@ -27,7 +27,7 @@ from handlers.escalations.ids import AUTOMATIC_REASONS, EscalationReason, Urgenc
 from handlers.escalations.pagerduty import PagerDutyEvents, dedup_key_for
 from handlers.escalations.teams import Team, TeamDirectory
 from handlers.issues.service import IssueService
-from handlers.outbox import OutboxWriter
+from delivery.outbox import OutboxWriter
 from handlers.roles import Role, RoleChecker
 from storage.models import Escalation, EscalationStatus, Issue, utcnow
 from storage.repositories.outbox import OutboxRepository

@@ -22,7 +22,7 @@ from handlers.issues.notices import (
     build_comment_line,
     build_reporter_confirmation,
 )
-from handlers.outbox import OutboxWriter
+from delivery.outbox import OutboxWriter
 from handlers.roles import Role
 from storage.models import Issue, IssueStatus
 from storage.repositories.outbox import OutboxRepository

@@ -21,7 +21,7 @@ from handlers.errors import Conflict
 from handlers.issues.lifecycle import IssueHook, IssueLifecycle
 from handlers.issues.log import IssueChange, IssueLogMixin
 from handlers.issues.queries import IssueQueriesMixin
-from handlers.outbox import OutboxWriter
+from delivery.outbox import OutboxWriter
 from handlers.roles import Role, RoleChecker, RoleSettings
 from storage.models import OPEN_STATUSES, Issue, IssueStatus, utcnow
 from storage.repositories.outbox import OutboxRepository

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.scheduler import Scheduler
 from handlers.listeners import reporting_errors
-from handlers.outbox import OutboxWriter
+from delivery.outbox import OutboxWriter
 from handlers.performance.adjustments import REMINDER_CHECK_SECONDS, AdjustmentService
 from handlers.performance.blocks import build_performance_section
 from handlers.performance.export import export_basename

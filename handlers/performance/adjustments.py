@@ -14,7 +14,7 @@ from typing import Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handlers.outbox import OutboxWriter
+from delivery.outbox import OutboxWriter
 from handlers.performance.blocks import AREA_MAX_LENGTH, TEXT_MAX_LENGTH
 from handlers.performance.ids import AdjustmentModal
 from handlers.performance.rendering import REMINDER_TEMPLATE, PerformanceTemplates

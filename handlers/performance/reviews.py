@@ -21,7 +21,7 @@ from typing import Callable, Sequence
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.errors import InvalidInput, NotFound
-from handlers.outbox import SlackOperation, issue_ordering_key
+from delivery.outbox import SlackOperation, issue_ordering_key
 from handlers.performance.blocks import build_review_thread
 from handlers.performance.evaluation import format_target, format_value
 from handlers.performance.ids import REVIEW_PRIORITY

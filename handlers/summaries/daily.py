@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.summaries.settings import ReportSettings
 from handlers.blockkit import cap_blocks
-from handlers.outbox import OutboxWriter
+from delivery.outbox import OutboxWriter
 from handlers.periods import Period, day_period
 from handlers.summaries.blocks import build_report_message
 from handlers.summaries.rendering import DAILY_TEMPLATE

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.surveys.settings import SurveyAudience, SurveySettings
 from handlers.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from handlers.outbox import OutboxWriter
+from delivery.outbox import OutboxWriter
 from handlers.surveys.blocks import (
     LowScoreView,
     SurveyRequestView,

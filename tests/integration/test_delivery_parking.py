@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-import bot.delivery as delivery
+import bot.app as composition_root
 from handlers.issues.message import IssueMessageView
 from slack_standin import SlackStandIn
 from storage.models import OutboxStatus
@@ -37,14 +37,14 @@ async def _parked_count(bot: RunningBot, operation: str, reason: str) -> float:
 async def test_a_message_that_cannot_be_rendered_is_parked_and_the_others_are_delivered(
     database_url: str, standin: SlackStandIn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    build = delivery.build_issue_message
+    build = composition_root.build_issue_message  # the renderer create_app hands the worker
 
     def build_unless_poisoned(view: IssueMessageView) -> object:
         if view.issue.title.startswith("Poison"):
             raise ValueError("a builder bug")
         return build(view)
 
-    monkeypatch.setattr(delivery, "build_issue_message", build_unless_poisoned)
+    monkeypatch.setattr(composition_root, "build_issue_message", build_unless_poisoned)
     bot = await start_bot(database_url, standin, config=_config())
     try:
         await bot.post_webhook("alertmanager", notification(1))

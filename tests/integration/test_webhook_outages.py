@@ -24,7 +24,7 @@ from core.metrics import Metrics
 from handlers.alerts.service import AlertService
 from handlers.alerts.webhooks import AlertWebhooks
 from handlers.issues.service import IssueService
-from handlers.outbox import OutboxWriter
+from delivery.outbox import OutboxWriter
 from slack_standin import SlackStandIn
 from storage.database import create_engine, create_sessionmaker
 from storage.errors import StorageUnavailable

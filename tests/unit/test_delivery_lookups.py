@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from bot.slack_limits import RateLimitPaused, RateLimits
-from bot.slack_posts import PostFinder, attempt_key, issue_marker, item_marker
+from delivery.rate_limits import RateLimitPaused, RateLimits
+from delivery.posts import PostFinder, attempt_key, issue_marker, item_marker
 from storage.models import Issue, OutboxItem, SlackPostAttempt
 
 T0 = datetime(2026, 11, 30, 6, 0, tzinfo=timezone.utc)

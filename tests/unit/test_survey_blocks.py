@@ -12,7 +12,7 @@ from handlers.surveys.settings import SurveyAudience, SurveySettings
 from bot.config import ConfigError, OpsConfig, load_config
 from handlers.blockkit import MODAL_BLOCK_LIMIT, SECTION_TEXT_LIMIT
 from handlers.errors import InvalidInput
-from handlers.outbox import OutboxWriter
+from delivery.outbox import OutboxWriter
 from handlers.surveys.blocks import (
     LowScoreView,
     SurveyFormView,

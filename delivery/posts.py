@@ -20,7 +20,7 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from handlers.outbox import SlackOperation
+from delivery.outbox import SlackOperation
 from storage.models import Issue, OutboxItem, SlackPostAttempt
 
 log = logging.getLogger(__name__)

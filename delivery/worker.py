@@ -3,11 +3,11 @@
 * One worker at a time per ordering key (an issue): the head item of a key is taken with a claim on
   the key (`delivery_claims`), renewed while it is in flight and checked again just before a post.
 * A post is recorded as attempted before it is made and carries a metadata marker; a retry after a
-  timeout, a 5xx or a crash looks for the marker in the channel first (`bot.slack_posts`).
+  timeout, a 5xx or a crash looks for the marker in the channel first (`delivery.posts`).
 * Retries are data, not sleeps: a failure reschedules the item (`next_attempt_at`) and releases it,
   so nothing is held in memory and a restart resumes where the last process stopped. Network and
   5xx failures stop after `give_up_after`: the item is parked, logged and counted.
-* A 429 pauses its method (and channel) for every replica (`bot.slack_limits`); paused items are
+* A 429 pauses its method (and channel) for every replica (`delivery.rate_limits`); paused items are
   deferred at claim time, not called. Posts and updates are paced per channel.
 * Claiming an issue's render supersedes its other pending renders: the latest state is shown once.
 * An item that cannot be rendered is parked at once: no retry makes a builder stop raising.
@@ -31,15 +31,14 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.config import DeliverySettings
-from bot.delivery_claims import OutboxClaimer, Prepared, ViewLoader
-from bot.delivery_outcomes import DeliveryRecorder, Outcome, RetryPolicy
-from bot.slack_limits import ChannelPacer, RateLimited, RateLimitPaused, RateLimits, retry_after_seconds
-from bot.slack_posts import PostFinder, attempt_key, issue_marker, item_marker
+from delivery.settings import DeliverySettings
+from delivery.claims import IssueRenderer, OutboxClaimer, Prepared, ViewLoader
+from delivery.outcomes import DeliveryRecorder, Outcome, RetryPolicy
+from delivery.rate_limits import ChannelPacer, RateLimited, RateLimitPaused, RateLimits, retry_after_seconds
+from delivery.posts import PostFinder, attempt_key, issue_marker, item_marker
 from core.group_commit import GroupRunner
 from core.metrics import Metrics
-from handlers.issues.message import build_issue_message
-from handlers.outbox import SlackOperation
+from delivery.outbox import SlackOperation
 from storage.models import OutboxItem, OutboxStatus, utcnow
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.outbox import DeliveryClaimRepository
@@ -74,12 +73,14 @@ class DeliveryWorker:
         client: AsyncWebClient,
         settings: DeliverySettings,
         load_view: ViewLoader,
+        render_issue: IssueRenderer,
         metrics: Metrics,
         *,
         clock: Callable[[], datetime] = utcnow,
         max_in_flight: int | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
+        self._render_issue_message = render_issue
         self._client = client
         self._settings = settings
         self._metrics = metrics
@@ -249,7 +250,7 @@ class DeliveryWorker:
         if view is None or item.issue_id is None:
             return Outcome(item, done=True)  # the issue is gone; nothing to show
         try:
-            text, blocks = build_issue_message(view)
+            text, blocks = self._render_issue_message(view)
         except Exception as error:  # noqa: BLE001 - parked with the reason, the other items go on
             log.exception("building the message of issue %s failed", item.issue_id)
             raise _RenderFailed(f"render failed: {error!r}") from error

@@ -17,16 +17,16 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable, Collection
+from typing import Any
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.slack_limits import RateLimits
-from bot.slack_posts import attempt_key
-from handlers.issues.message_view import IssueMessageView
-from handlers.outbox import SlackOperation
+from delivery.rate_limits import RateLimits
+from delivery.posts import attempt_key
+from delivery.outbox import SlackOperation
 from storage.models import Issue, OutboxItem, SlackMessage, SlackPostAttempt
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.slack import SlackMessageRepository
@@ -38,7 +38,11 @@ log = logging.getLogger(__name__)
 
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")
 
-ViewLoader = Callable[[AsyncSession, int], Awaitable[IssueMessageView | None]]
+# What the issue message shows, loaded in the claiming transaction, and how it becomes Slack's text
+# and blocks: both come from the issue feature through the composition root, so delivery knows no feature.
+IssueView = Any
+ViewLoader = Callable[[AsyncSession, int], Awaitable[IssueView | None]]
+IssueRenderer = Callable[[IssueView], tuple[str, list[dict[str, Any]]]]
 
 
 @dataclass
@@ -46,7 +50,7 @@ class Prepared:
     """A claimed item with what its Slack call needs, read in the claiming transaction."""
 
     item: OutboxItem
-    view: IssueMessageView | None = None
+    view: IssueView | None = None
     message: tuple[str, str] | None = None  # (channel, ts) of the issue's message, if posted
     attempt: SlackPostAttempt | None = None  # an earlier post of this item (or issue) with no known outcome
     attempt_channel: str | None = None  # where to look for it: the attempt's channel, by id when known

@@ -18,7 +18,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.config import DeliverySettings
+from delivery.settings import DeliverySettings
 from storage.models import OutboxItem, OutboxStatus
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.slack import SlackMessageRepository
