@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import os
 import re
-from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Awaitable, Callable, Mapping
 
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -21,88 +17,65 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import routes
 from bot.config import OpsConfig
-from delivery.worker import DeliveryWorker
+from bot.lifecycle import background
+from bot.opsbot import OPSBOT, Opsbot
+from bot.settings import Settings, SettingsError
 from core.metrics import Metrics
 from core.scheduler import Scheduler
-from bot.settings import Settings, SettingsError
-from handlers.user_groups import UserGroupDirectory
-from handlers import autofix, escalations, home, performance, questions, summaries, surveys
+from delivery.outbox import OutboxWriter
+from delivery.worker import DeliveryWorker
+from handlers import (
+    autofix,
+    escalations,
+    home,
+    performance,
+    questions,
+    summaries,
+    surveys,
+)
 from handlers.alerts.service import AlertService
-from handlers.issues.message import build_issue_message
-from handlers.issues.message_view import load_issue_view
 from handlers.alerts.webhooks import MAX_BODY_BYTES, AlertWebhooks
 from handlers.autofix.runbooks import RunbookCatalog
 from handlers.autofix.service import AUTOFIX_START_OPERATION, AutofixService
 from handlers.escalations.chains import CHAIN_INTERVAL_SECONDS, EscalationChains
-from handlers.escalations.pagerduty import PAGERDUTY_OPERATION, PagerDutyClient, PagerDutyEvents, resolve_targets
+from handlers.escalations.pagerduty import (
+    PAGERDUTY_OPERATION,
+    PagerDutyClient,
+    PagerDutyEvents,
+    resolve_targets,
+)
 from handlers.escalations.service import EscalationService
 from handlers.escalations.teams import TeamDirectory
 from handlers.issues import register as register_issues
 from handlers.issues.lifecycle import IssueLifecycle
+from handlers.issues.message import build_issue_message
+from handlers.issues.message_view import load_issue_view
 from handlers.issues.service import IssueService
-from handlers.listeners import report_listener_error
-from delivery.outbox import OutboxWriter
+from handlers.slack.listeners import report_listener_error
 from handlers.questions.loader import KnowledgeBaseLoader
 from handlers.questions.service import QuestionService
 from handlers.roles import RoleChecker
-from handlers.slack_receipts import SlackReceipts, receipt_key
+from handlers.slack.receipts import SlackReceipts
 from handlers.summaries.daily import DailyReport
 from handlers.summaries.service import SummaryService
 from handlers.surveys.service import SurveyService
+from handlers.slack.user_groups import UserGroupDirectory
 from storage.database import (
-    check_writable,
     create_engine,
     create_health_engine,
     create_read_engine,
     create_sessionmaker,
 )
-from storage.errors import StorageUnavailable
-from storage.migrations import upgrade_to_head
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
 
 AUTOFIX_CHECK_SECONDS = 15.0  # how often verify deadlines (and interrupted runs) are looked at
 RECEIPT_PURGE_SECONDS = 600.0
-HEALTH_TIMEOUT_SECONDS = 0.9  # load balancers give up on a health check after about a second
-
-
-@dataclass
-class Opsbot:
-    """Everything create_app built, for the server's lifecycle and for tests to reach in."""
-
-    settings: Settings
-    config: OpsConfig
-    engine: AsyncEngine
-    read_engine: AsyncEngine  # the same engine on PostgreSQL; extra read-only connections on SQLite
-    health_engine: AsyncEngine  # /healthz's own connections on SQLite, so it never queues behind the writer
-    sessionmaker: async_sessionmaker[AsyncSession]
-    metrics: Metrics
-    slack_app: AsyncApp
-    worker: DeliveryWorker
-    scheduler: Scheduler
-    lifecycle: IssueLifecycle
-    roles: RoleChecker
-    alerts: AlertService
-    issues: IssueService
-    surveys: SurveyService
-    summaries: SummaryService
-    daily_report: DailyReport
-    escalations: EscalationService
-    escalation_chains: EscalationChains
-    autofix: AutofixService
-    knowledge: KnowledgeBaseLoader
-    questions: QuestionService
-    receipts: SlackReceipts  # Slack deliveries already acted on (event retries, replays), across replicas
-    signature_verifier: SignatureVerifier
-    performance: performance.PerformanceFeature
-
-
-OPSBOT = web.AppKey("opsbot", Opsbot)
 
 
 def require_production_secrets(settings: Settings) -> None:
@@ -257,17 +230,12 @@ def create_app(
     app.add_routes(AlertWebhooks(alerts, webhook_token, metrics).routes())
     app.add_routes(
         [
-            web.post("/slack/events", _slack_events),
-            web.get("/healthz", _healthz),
-            web.get("/metrics", _metrics),
+            web.post("/slack/events", routes.slack_events),
+            web.get("/healthz", routes.healthz),
+            web.get("/metrics", routes.metrics),
         ]
     )
-    app.cleanup_ctx.append(_knowledge)  # first, so the articles load while migrations run
-    app.cleanup_ctx.append(_database)
-    app.cleanup_ctx.append(_delivery)
-    app.cleanup_ctx.append(_scheduler)
-    app.cleanup_ctx.append(_autofix)
-    app.cleanup_ctx.append(kpi_reports.lifespan)
+    app.cleanup_ctx.append(background)  # migrations, then every background task, one owner
     return app
 
 
@@ -305,130 +273,5 @@ def _escalations(
     return service, chains
 
 
-async def _knowledge(app: web.Application) -> AsyncIterator[None]:
-    """Load the knowledge base in a thread (the server answers meanwhile), then watch its folders."""
-    stop = asyncio.Event()
-    task = asyncio.create_task(app[OPSBOT].knowledge.run(stop), name="opsbot-knowledge")
-    yield
-    stop.set()
-    try:
-        await asyncio.wait_for(task, timeout=10)
-    except asyncio.TimeoutError:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
-async def _database(app: web.Application) -> AsyncIterator[None]:
-    opsbot = app[OPSBOT]
-    await upgrade_to_head(opsbot.engine)
-    yield
-    for extra in {opsbot.read_engine, opsbot.health_engine} - {opsbot.engine}:
-        await extra.dispose()
-    await opsbot.engine.dispose()
-
-
-async def _delivery(app: web.Application) -> AsyncIterator[None]:
-    opsbot = app[OPSBOT]
-    stop = asyncio.Event()
-    task = asyncio.create_task(opsbot.worker.run(stop), name="opsbot-delivery")
-    yield
-    stop.set()
-    opsbot.worker.wake()
-    if task.done():  # it was cancelled (a crash, as tests make one): nothing left to wait for
-        return
-    try:
-        await asyncio.wait_for(task, timeout=15)
-    except asyncio.TimeoutError:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
-async def _scheduler(app: web.Application) -> AsyncIterator[None]:
-    scheduler = app[OPSBOT].scheduler
-    scheduler.start()
-    yield
-    await scheduler.stop()
-
-
-async def _autofix(app: web.Application) -> AsyncIterator[None]:
-    yield
-    await app[OPSBOT].autofix.close()  # runs in flight are cancelled and their processes killed
-
-
 async def _acknowledge_unhandled_event(ack: Callable[[], Awaitable[None]]) -> None:
     await ack()
-
-
-async def _slack_events(request: web.Request) -> web.Response:
-    if not await _verifiable(request):
-        return web.json_response({"error": "invalid request"}, status=401)  # as Bolt refuses a bad signature
-    opsbot = request.app[OPSBOT]
-    receipt = await _take_receipt(request, opsbot)
-    if receipt == _ALREADY_TAKEN:
-        opsbot.metrics.slack_duplicates.inc()
-        return web.Response(status=200)  # Slack stops retrying; nothing is done twice
-    bolt_request = await to_bolt_request(request)
-    bolt_response = await opsbot.slack_app.async_dispatch(bolt_request)
-    if receipt and bolt_response.status >= 400:
-        await _forget_receipt(opsbot, receipt)  # not handled: Slack's retry must be acted on
-    return await to_aiohttp_response(bolt_response)
-
-
-_ALREADY_TAKEN = "already taken"
-
-
-async def _take_receipt(request: web.Request, opsbot: Opsbot) -> str | None:
-    """The delivery's receipt key once recorded, `_ALREADY_TAKEN` for a retry or replay, None if unkeyed.
-
-    Only a correctly signed request gets a receipt, so a forger cannot use up a real event's id. If the
-    database cannot record it, the request is handled anyway: a rare duplicate beats a lost click.
-    """
-    body = await request.read()
-    signature = request.headers.get("X-Slack-Signature", "")
-    timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
-    if not opsbot.signature_verifier.is_valid(body, timestamp, signature):
-        return None  # Bolt refuses it with 401
-    key = receipt_key(body, request.headers.get("Content-Type", ""), signature)
-    if key is None:
-        return None
-    try:
-        return key if await opsbot.receipts.first_time(key) else _ALREADY_TAKEN
-    except (SQLAlchemyError, OSError, StorageUnavailable):
-        log.warning("could not record Slack receipt %s; handling the request anyway", key, exc_info=True)
-        return None
-
-
-async def _forget_receipt(opsbot: Opsbot, key: str) -> None:
-    try:
-        await opsbot.receipts.forget(key)
-    except (SQLAlchemyError, OSError, StorageUnavailable):
-        log.warning("could not forget Slack receipt %s", key, exc_info=True)
-
-
-async def _verifiable(request: web.Request) -> bool:
-    """Whether Bolt can check this request's signature at all: it calls int() on the timestamp and
-    decodes the body as text, and lets the ValueError or UnicodeDecodeError become a 500. Slack sends
-    neither a non-numeric timestamp nor an undecodable body, so such a request is refused as forged."""
-    timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
-    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
-        return False
-    try:
-        await request.text()  # aiohttp keeps the bytes: Bolt's adapter reads them again for free
-    except (UnicodeDecodeError, LookupError):  # LookupError: a charset Python does not know
-        return False
-    return True
-
-
-async def _healthz(request: web.Request) -> web.Response:
-    """Healthy means a write can commit now: what webhooks need to accept an alert."""
-    health = await check_writable(request.app[OPSBOT].health_engine, timeout=HEALTH_TIMEOUT_SECONDS)
-    if health.ok:
-        return web.json_response({"database": "ok"})
-    return web.json_response({"database": "unavailable", "problem": health.problem}, status=503)
-
-
-async def _metrics(request: web.Request) -> web.Response:
-    metrics = request.app[OPSBOT].metrics
-    return web.Response(body=metrics.render(), headers={"Content-Type": metrics.content_type})

@@ -1,7 +1,8 @@
 """Periodic background jobs (verification deadlines, escalation chains, reminders, daily reports).
 
-Each job is an async callable run every `interval` seconds; a failure is logged and the job runs
-again next time. Jobs must be idempotent and safe with several replicas (claim rows, don't assume).
+Features register jobs with `every()`; the supervisor runs each one (`PeriodicJob.loop`) as a task it
+owns. A failed run is logged and the job runs again next time. Jobs must be idempotent and safe with
+several replicas (claim rows, don't assume).
 """
 
 from __future__ import annotations
@@ -21,11 +22,22 @@ class PeriodicJob:
     interval: float
     run: Callable[[], Awaitable[object]]
 
+    async def loop(self, stop: asyncio.Event) -> None:
+        """Every `interval` seconds until `stop` is set; a run in progress finishes first."""
+        while not stop.is_set():
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=self.interval)
+            if stop.is_set():
+                return
+            try:
+                await self.run()
+            except Exception:  # noqa: BLE001 - one bad run must not stop the job
+                log.exception("periodic job %s failed", self.name)
+
 
 class Scheduler:
     def __init__(self) -> None:
         self.jobs: list[PeriodicJob] = []
-        self._tasks: list[asyncio.Task[None]] = []
 
     def every(self, seconds: float, name: str, run: Callable[[], Awaitable[object]]) -> None:
         self.jobs.append(PeriodicJob(name, seconds, run))
@@ -34,23 +46,3 @@ class Scheduler:
         """Run every job once, in order (tests use this after moving the clock)."""
         for job in self.jobs:
             await job.run()
-
-    def start(self) -> None:
-        self._tasks = [asyncio.create_task(self._loop(job), name=f"opsbot-{job.name}") for job in self.jobs]
-
-    async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks = []
-
-    @staticmethod
-    async def _loop(job: PeriodicJob) -> None:
-        while True:
-            await asyncio.sleep(job.interval)
-            try:
-                await job.run()
-            except Exception:  # noqa: BLE001 - one bad run must not stop the job
-                log.exception("periodic job %s failed", job.name)

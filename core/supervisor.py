@@ -43,6 +43,19 @@ class Supervisor:
     def crashes(self, name: str) -> int:
         return next(entry.crashes for entry in self._supervised if entry.name == name)
 
+    def task(self, name: str) -> asyncio.Task[None]:
+        entry = next(entry for entry in self._supervised if entry.name == name)
+        assert entry.task is not None
+        return entry.task
+
+    async def kill(self, name: str) -> None:
+        """Cancel the task wherever it is, as a crash of the process would stop it (no restart, no
+        grace): what tests use to prove that nothing depends on a clean shutdown."""
+        task = self.task(name)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
     def start(self, name: str, job: Job, *, restart: bool = True, grace: float = 10.0) -> None:
         """Run `job(stop)` until it returns after `stop` is set; restarted after a crash if `restart`."""
         if name in self.names:
@@ -74,8 +87,13 @@ class Supervisor:
         for entry in reversed(self._supervised):
             entry.stop.set()
             assert entry.task is not None
+            if entry.task.done():  # ended by itself, or cancelled from outside (tests simulate crashes so)
+                continue
             try:
                 await asyncio.wait_for(asyncio.shield(entry.task), timeout=entry.grace)
+            except asyncio.CancelledError:
+                if not entry.task.cancelled():
+                    raise  # it is stop() itself that is being cancelled
             except asyncio.TimeoutError:
                 log.warning("background task %s did not stop within %.0f s; cancelling it", entry.name, entry.grace)
                 entry.task.cancel()

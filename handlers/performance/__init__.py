@@ -12,10 +12,10 @@ import asyncio
 import contextlib
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import aiohttp
 from slack_bolt.async_app import AsyncApp
@@ -23,7 +23,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.scheduler import Scheduler
-from handlers.listeners import reporting_errors
+from handlers.slack.listeners import reporting_errors
 from delivery.outbox import OutboxWriter
 from handlers.performance.adjustments import REMINDER_CHECK_SECONDS, AdjustmentService
 from handlers.performance.blocks import build_performance_section
@@ -78,7 +78,6 @@ class PerformanceFeature:
     roles: RoleChecker
     command: PerformanceCommand
     startup_problems: list[str] | None = None  # set once the start-up check has run
-    _check: asyncio.Task[None] | None = field(default=None, repr=False)
 
     def register(self, slack_app: AsyncApp) -> None:
         adjustments = AdjustmentListeners(self.adjustments, self.roles)
@@ -107,16 +106,21 @@ class PerformanceFeature:
         self.startup_problems = problems
         return problems
 
-    async def lifespan(self, app: Any) -> AsyncIterator[None]:
-        """cleanup_ctx: check the queries in the background (a slow source must not delay start-up)."""
-        self._check = asyncio.create_task(self.check_queries(), name="opsbot-kpi-check")
-        yield
-        if not self._check.done():
-            self._check.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await self._check
-        if self.client is not None:
-            await self.client.close()
+    async def run(self, stop: asyncio.Event) -> None:
+        """Background task (the supervisor owns it): check the queries once, without delaying start-up,
+        then hold the Prometheus client open until shutdown."""
+        try:
+            check = asyncio.create_task(self.check_queries(), name="opsbot-kpi-check")
+            stopped = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({check, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            if not check.done():
+                check.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await check
+            await stopped
+        finally:
+            if self.client is not None:
+                await self.client.close()
 
 
 def drafts_folder(settings: PerformanceSettings, kb_paths: Sequence[Path]) -> Path | None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import re
 import time
 from typing import Any, Awaitable, Callable
@@ -14,6 +13,7 @@ from sqlalchemy import func, select
 
 from slack_standin import SlackStandIn
 from storage.models import Alert, OutboxItem, OutboxStatus, SlackRateLimit
+from bot.lifecycle import SUPERVISOR
 from tests.harness import RunningBot, stop_bot
 
 CHANNEL = "#alerts"
@@ -119,17 +119,5 @@ async def crash(bot: RunningBot) -> None:
     """As near to kill -9 as one process gets: the delivery worker and every delivery in flight are
     cancelled wherever they are (mid-call included), so no outcome of theirs is recorded; then the
     server goes away."""
-    worker = bot.opsbot.worker
-    [task] = [
-        task for task in asyncio.all_tasks()
-        if task.get_name() == "opsbot-delivery" and _running_for(task, worker)
-    ]  # fmt: skip
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    await bot.app[SUPERVISOR].kill("delivery")
     await stop_bot(bot)
-
-
-def _running_for(task: asyncio.Task[Any], worker: object) -> bool:
-    frame = getattr(task.get_coro(), "cr_frame", None)
-    return frame is not None and frame.f_locals.get("self") is worker

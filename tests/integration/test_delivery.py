@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from slack_standin import SlackStandIn
 from storage.models import OutboxItem, OutboxStatus, SlackMessage
+from bot.lifecycle import SUPERVISOR
 from tests.harness import RunningBot, fixture_json, start_bot, stop_bot, test_config
 
 HANG_GUARD_SECONDS = 60  # longer than the app's own shutdown fallbacks (10 s, 15 s), so those show as failures
@@ -118,7 +119,7 @@ async def test_shutdown_finishes_the_delivery_in_flight_and_the_worker_stops_by_
     database_url: str, standin: SlackStandIn
 ) -> None:
     bot = await start_bot(database_url, standin)
-    [worker] = [task for task in asyncio.all_tasks() if task.get_name() == "opsbot-delivery"]
+    worker = bot.app[SUPERVISOR].task("delivery")
     async with standin.hold("chat.postMessage") as slack:
         status, _ = await bot.post_webhook("generic", {"title": "Disk full", "dedup_key": "d1"})
         assert status == 202

@@ -1,0 +1,73 @@
+"""What runs beside the HTTP server, started and stopped in one place (aiohttp's cleanup_ctx).
+
+Start: the knowledge base begins loading (a thread; the server answers meanwhile), the database is
+migrated, then the supervisor starts the delivery worker, every periodic job, the KPI check and the
+auto-fix runs' owner. Stop: the supervisor stops them newest first, each finishing what it holds
+within its grace period; the knowledge base's watcher stops last; the engines are disposed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import AsyncIterator, Awaitable, Callable
+
+from aiohttp import web
+
+from bot.opsbot import OPSBOT, Opsbot
+from core.supervisor import Supervisor
+from storage.migrations import upgrade_to_head
+
+SUPERVISOR = web.AppKey("supervisor", Supervisor)
+DELIVERY_GRACE_SECONDS = 15.0  # a post in flight finishes (Slack answers within the client timeout)
+
+
+async def background(app: web.Application) -> AsyncIterator[None]:
+    """The cleanup_ctx that owns every background task of the app."""
+    opsbot = app[OPSBOT]
+    supervisor = Supervisor()
+    app[SUPERVISOR] = supervisor
+    supervisor.start("knowledge", opsbot.knowledge.run)  # first: it loads while migrations run
+    try:
+        await upgrade_to_head(opsbot.engine)
+    except BaseException:
+        await supervisor.stop()
+        await _dispose(opsbot)
+        raise
+    supervisor.start("delivery", _delivering(opsbot), grace=DELIVERY_GRACE_SECONDS)
+    for job in opsbot.scheduler.jobs:
+        supervisor.start(f"job:{job.name}", job.loop)
+    supervisor.start("kpi-source", opsbot.performance.run, restart=False)
+    supervisor.start("autofix-runs", _autofix_owner(opsbot), restart=False)
+    yield
+    await supervisor.stop()
+    await _dispose(opsbot)
+
+
+def _delivering(opsbot: Opsbot) -> Callable[[asyncio.Event], Awaitable[None]]:
+    async def deliver(stop: asyncio.Event) -> None:
+        waker = asyncio.ensure_future(_wake_when_set(stop, opsbot.worker.wake))
+        try:
+            await opsbot.worker.run(stop)
+        finally:
+            waker.cancel()
+
+    return deliver
+
+
+async def _wake_when_set(stop: asyncio.Event, wake: Callable[[], None]) -> None:
+    await stop.wait()
+    wake()  # the worker may be waiting for work: let it see `stop` at once
+
+
+def _autofix_owner(opsbot: Opsbot) -> Callable[[asyncio.Event], Awaitable[None]]:
+    async def own_runs(stop: asyncio.Event) -> None:
+        await stop.wait()
+        await opsbot.autofix.close()  # runs in flight are cancelled and their processes killed
+
+    return own_runs
+
+
+async def _dispose(opsbot: Opsbot) -> None:
+    for extra in {opsbot.read_engine, opsbot.health_engine} - {opsbot.engine}:
+        await extra.dispose()
+    await opsbot.engine.dispose()
