@@ -1,7 +1,7 @@
 """Errors a user can act on; the Slack error handler turns each into a plain ephemeral sentence.
 
 NotFound is raised by repositories too (IssueRepository.require), so it is defined in storage/errors.py,
-below every feature, and counts here as one of them (handlers.listeners.describe_error shows it).
+below every feature, and counts here as one of them (handlers.slack.listeners.describe_error shows it).
 """
 
 from __future__ import annotations

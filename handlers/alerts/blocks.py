@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from handlers.alerts.parsers import IncomingAlert
-from handlers.blockkit import SECTION_TEXT_LIMIT, code, escape, humanize_duration, pack_lines, truncate
+from handlers.slack.blockkit import SECTION_TEXT_LIMIT, code, escape, humanize_duration, pack_lines, truncate
 from handlers.issues.message import RESOLVED_MARKER
 from storage.models import Issue
 

@@ -20,7 +20,7 @@ from handlers.autofix.blocks import AutofixCallback, build_confirm_modal, build_
 from handlers.autofix.runbooks import RUNBOOK_ID_PATTERN
 from handlers.autofix.service import AutofixService, ConfirmationNeeded, RunRefused, StartResult
 from handlers.errors import InvalidInput
-from handlers.listeners import describe_error, reporting_errors
+from handlers.slack.listeners import describe_error, reporting_errors
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from typing import Any
 from handlers.autofix.params import ParameterRefused, RunPlan
 from handlers.autofix.runbooks import Runbook
 from handlers.autofix.runner import StepOutcome, StepStatus
-from handlers.blockkit import (
+from handlers.slack.blockkit import (
     MODAL_BLOCK_LIMIT,
     SECTION_TEXT_LIMIT,
     cap_blocks,

@@ -34,7 +34,7 @@ from handlers.autofix.params import ParameterRefused, RunPlan, plan_run
 from handlers.autofix.runbooks import Runbook, RunbookCatalog, RunbookMatch
 from handlers.autofix.runner import StepOutcome, StepRunner
 from handlers.autofix.verification import AutofixVerification, EscalationReason, Escalator, escalate
-from handlers.blockkit import humanize_duration, slack_date
+from handlers.slack.blockkit import humanize_duration, slack_date
 from handlers.errors import Conflict, InvalidInput, NotFound
 from delivery.outbox import OutboxWriter
 from handlers.roles import Role, RoleChecker

@@ -17,7 +17,7 @@ from handlers.errors import InvalidInput
 from handlers.escalations.blocks import NOTE_MAX_LENGTH, build_escalation_modal
 from handlers.escalations.ids import EscalationId, Urgency
 from handlers.escalations.service import EscalationRequest, EscalationService
-from handlers.listeners import describe_error, reporting_errors
+from handlers.slack.listeners import describe_error, reporting_errors
 
 
 class EscalationListeners:

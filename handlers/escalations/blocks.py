@@ -14,7 +14,7 @@ from typing import Any, Literal, Sequence
 
 from handlers.issues.message import LINK_ANNOTATIONS
 from handlers.issues.message_view import AlertLine
-from handlers.blockkit import (
+from handlers.slack.blockkit import (
     FALLBACK_TEXT_LIMIT,
     MODAL_BLOCK_LIMIT,
     SECTION_TEXT_LIMIT,

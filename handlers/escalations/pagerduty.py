@@ -18,7 +18,7 @@ from typing import Any, Callable, Literal, Mapping
 import aiohttp
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handlers.blockkit import escape, truncate
+from handlers.slack.blockkit import escape, truncate
 from handlers.escalations.blocks import REASON_TEXT, EscalationNotice
 from handlers.escalations.ids import Urgency
 from handlers.escalations.teams import Team, TeamSettings

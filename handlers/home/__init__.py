@@ -10,7 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from handlers.home.blocks import build_home_view
 from handlers.issues.service import IssueService
 from handlers.issues.settings import IssueLogSettings
-from handlers.listeners import reporting_errors
+from handlers.slack.listeners import reporting_errors
 
 
 class HomeTab:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers.blockkit import MODAL_BLOCK_LIMIT, button, cap_blocks, context, divider, mrkdwn_section, slack_date
+from handlers.slack.blockkit import MODAL_BLOCK_LIMIT, button, cap_blocks, context, divider, mrkdwn_section, slack_date
 from handlers.issues.command_blocks import issue_line
 from handlers.issues.ids import IssueLogId
 from handlers.issues.message import PRIORITY_MARKERS

@@ -25,7 +25,7 @@ from handlers.issues.command import THREAD_REPLY_SUBTYPES, IssueCommands, is_thr
 from handlers.issues.ids import ISSUE_LINK_ACTION_PREFIX, IssueAction, IssueLogId, ResolveModal
 from handlers.issues.service import IssueService
 from handlers.issues.settings import IssueLogSettings
-from handlers.listeners import reporting_errors
+from handlers.slack.listeners import reporting_errors
 
 COMMAND = "/issue"
 

@@ -18,7 +18,7 @@ from handlers.issues.ids import ResolveModal
 from handlers.issues.modals import ModalOrigin, selected_value, state_values, tell_submitter, text_value
 from handlers.issues.resolve_modal import ROOT_CAUSE_CATEGORIES, TEXT_MAX_LENGTH, ResolveForm, build_resolve_modal
 from handlers.issues.service import IssueService
-from handlers.listeners import describe_error
+from handlers.slack.listeners import describe_error
 from handlers.roles import Role
 
 

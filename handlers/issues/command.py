@@ -2,7 +2,7 @@
 
 Thin on purpose: parse (pure, before the ack so a typo is answered in the ack itself), ack, call
 one service method, reply with a builder's blocks. Errors after the ack reach the user through
-handlers.listeners.reporting_errors as an ephemeral sentence.
+handlers.slack.listeners.reporting_errors as an ephemeral sentence.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from handlers.issues.export_upload import CsvExporter
 from handlers.issues.ids import NewIssueField
 from handlers.issues.service import IssueService
 from handlers.issues.settings import IssueLogSettings
-from handlers.listeners import describe_error
+from handlers.slack.listeners import describe_error
 from handlers.periods import Period, parse_period
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 from core.vocabulary import Category, Priority
-from handlers.blockkit import (
+from handlers.slack.blockkit import (
     SECTION_TEXT_LIMIT,
     actions,
     alert_text_to_mrkdwn,

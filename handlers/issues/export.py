@@ -14,7 +14,7 @@ import re
 from datetime import datetime, tzinfo
 from typing import AsyncIterable, Awaitable, Callable, Iterable, Mapping, TextIO
 
-from handlers.blockkit import humanize_duration
+from handlers.slack.blockkit import humanize_duration
 from handlers.issues.queries import ExportIssue
 from storage.models import IssueStatus
 

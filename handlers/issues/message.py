@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from handlers.blockkit import (
+from handlers.slack.blockkit import (
     FALLBACK_TEXT_LIMIT,
     URL_LIMIT,
     actions,

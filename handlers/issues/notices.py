@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from handlers.blockkit import SECTION_TEXT_LIMIT, context, escape, mrkdwn_section, truncate
+from handlers.slack.blockkit import SECTION_TEXT_LIMIT, context, escape, mrkdwn_section, truncate
 
 _BROADCAST = re.compile(r"<!(channel|here|everyone|subteam\^[A-Z0-9]+)(\|[^>]*)?>", re.I)
 _CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")

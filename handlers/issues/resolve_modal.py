@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.vocabulary import CATEGORY_LABELS
-from handlers.blockkit import escape, mrkdwn_section, truncate
+from handlers.slack.blockkit import escape, mrkdwn_section, truncate
 from handlers.issues.ids import ResolveModal
 
 TEXT_MAX_LENGTH = 2000

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Mapping, Sequence
 
-from handlers.blockkit import (
+from handlers.slack.blockkit import (
     FALLBACK_TEXT_LIMIT,
     HEADER_TEXT_LIMIT,
     MODAL_BLOCK_LIMIT,

@@ -17,9 +17,9 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from handlers.blockkit import escape
+from handlers.slack.blockkit import escape
 from handlers.errors import InvalidInput, PermissionDenied
-from handlers.listeners import describe_error
+from handlers.slack.listeners import describe_error
 from handlers.performance.adjustments import AdjustmentInput, AdjustmentService
 from handlers.performance.blocks import AdjustmentForm, build_adjustment_modal, build_performance_message
 from handlers.performance.export import export_basename, kpi_table_csv, report_markdown

@@ -18,7 +18,7 @@ from typing import Any, Mapping
 from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
-from handlers.blockkit import escape, humanize_duration
+from handlers.slack.blockkit import escape, humanize_duration
 
 BUNDLED_DIR = Path(__file__).with_name("templates")
 REPORT_TEMPLATE = "performance.mrkdwn.j2"

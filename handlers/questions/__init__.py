@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from handlers.listeners import reporting_errors
+from handlers.slack.listeners import reporting_errors
 from handlers.questions.ids import QuestionAction, QuestionView
 from handlers.questions.listeners import QuestionListeners, is_direct_message
 from handlers.questions.service import QuestionService

@@ -11,7 +11,7 @@ import json
 import re
 from typing import Any
 
-from handlers.blockkit import (
+from handlers.slack.blockkit import (
     HEADER_TEXT_LIMIT,
     MODAL_BLOCK_LIMIT,
     SECTION_TEXT_LIMIT,

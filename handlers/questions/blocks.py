@@ -12,7 +12,7 @@ import json
 from typing import Any, Sequence
 
 from core.vocabulary import Priority
-from handlers.blockkit import (
+from handlers.slack.blockkit import (
     pack_lines,
     BUTTON_VALUE_LIMIT,
     FALLBACK_TEXT_LIMIT,

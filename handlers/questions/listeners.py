@@ -21,7 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from handlers.issues.ids import NewIssueField
 from handlers.issues.command_parsing import parse_new_issue
 from handlers.errors import InvalidInput, NotFound
-from handlers.listeners import describe_error
+from handlers.slack.listeners import describe_error
 from handlers.questions.article_modal import build_article_gone, build_article_modal, page_request
 from handlers.questions.blocks import (
     build_gaps,

@@ -7,7 +7,7 @@ from typing import Any, Awaitable, Callable
 from slack_bolt.async_app import AsyncApp
 
 from core.scheduler import Scheduler
-from handlers.listeners import reporting_errors
+from handlers.slack.listeners import reporting_errors
 from handlers.roles import Role, RoleChecker
 from handlers.summaries.blocks import build_report_message
 from handlers.summaries.daily import DailyReport

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers.blockkit import (
+from handlers.slack.blockkit import (
     FALLBACK_TEXT_LIMIT,
     HEADER_TEXT_LIMIT,
     cap_blocks,

@@ -22,7 +22,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.summaries.settings import ReportSettings
-from handlers.blockkit import cap_blocks
+from handlers.slack.blockkit import cap_blocks
 from delivery.outbox import OutboxWriter
 from handlers.periods import Period, day_period
 from handlers.summaries.blocks import build_report_message

@@ -19,7 +19,7 @@ from typing import Any, Mapping
 from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
-from handlers.blockkit import escape, humanize_duration
+from handlers.slack.blockkit import escape, humanize_duration
 from handlers.summaries.trends import Trend, TrendKind, format_value
 
 BUNDLED_DIR = Path(__file__).with_name("templates")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Mapping
 
-from handlers.blockkit import humanize_duration
+from handlers.slack.blockkit import humanize_duration
 from storage.repositories.summaries import PeriodFigures
 
 

@@ -8,7 +8,7 @@ from slack_bolt.async_app import AsyncApp
 
 from core.scheduler import Scheduler
 from handlers.issues.lifecycle import IssueLifecycle
-from handlers.listeners import reporting_errors
+from handlers.slack.listeners import reporting_errors
 from handlers.surveys.ids import RATE_ACTION_PATTERN, SurveyAction
 from handlers.surveys.listeners import SurveyListeners
 from handlers.surveys.service import SurveyService

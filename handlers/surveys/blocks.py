@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from handlers.blockkit import (
+from handlers.slack.blockkit import (
     actions,
     button,
     context,

@@ -15,7 +15,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from handlers.errors import InvalidInput
-from handlers.listeners import describe_error
+from handlers.slack.listeners import describe_error
 from handlers.surveys.blocks import (
     QUESTIONS,
     SurveyFormView,

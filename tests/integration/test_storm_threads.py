@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from slack_sdk.models.blocks import Block
 
-from handlers.blockkit import MESSAGE_BLOCK_LIMIT, SECTION_TEXT_LIMIT
+from handlers.slack.blockkit import MESSAGE_BLOCK_LIMIT, SECTION_TEXT_LIMIT
 from tests.harness import RunningBot, fixture_json
 
 _HEADER = re.compile(r"^\*(\d+) alert\(s\) joined this group(?: \((\d+)/(\d+)\))?:\*$")

@@ -10,7 +10,7 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
 from handlers.issues.message_view import AlertLine
-from handlers.blockkit import MESSAGE_BLOCK_LIMIT, SECTION_TEXT_LIMIT
+from handlers.slack.blockkit import MESSAGE_BLOCK_LIMIT, SECTION_TEXT_LIMIT
 from handlers.escalations.blocks import (
     EscalationContext,
     EscalationForm,

@@ -9,7 +9,7 @@ from slack_sdk.models.blocks import Block
 
 from handlers.alerts.blocks import build_storm_thread_lines
 from handlers.alerts.parsers import IncomingAlert
-from handlers.blockkit import alert_text_to_mrkdwn, cap_blocks, humanize_duration, link, truncate
+from handlers.slack.blockkit import alert_text_to_mrkdwn, cap_blocks, humanize_duration, link, truncate
 from handlers.issues.message import build_issue_message
 from handlers.issues.message_view import AlertLine, IssueMessageView
 from storage.models import AlertStatus, Issue, IssueStatus

@@ -6,7 +6,7 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
-from handlers.blockkit import SECTION_TEXT_LIMIT
+from handlers.slack.blockkit import SECTION_TEXT_LIMIT
 from handlers.issues.command_parsing import parse_new_issue
 from handlers.periods import parse_period
 from handlers.questions.blocks import (

@@ -21,7 +21,7 @@ from slack_sdk.models.blocks import Block
 
 from handlers.alerts.blocks import build_resolved_line, build_storm_thread_lines
 from handlers.alerts.parsers import IncomingAlert
-from handlers.blockkit import (
+from handlers.slack.blockkit import (
     CONTEXT_TEXT_LIMIT,
     FALLBACK_TEXT_LIMIT,
     FIELD_TEXT_LIMIT,

@@ -10,7 +10,7 @@ import pytest
 
 from handlers.summaries.settings import ReportSettings
 from bot.config import ConfigError, OpsConfig, load_config
-from handlers.blockkit import HEADER_TEXT_LIMIT, MESSAGE_BLOCK_LIMIT, SECTION_TEXT_LIMIT
+from handlers.slack.blockkit import HEADER_TEXT_LIMIT, MESSAGE_BLOCK_LIMIT, SECTION_TEXT_LIMIT
 from handlers.periods import day_period, month_period, parse_period, range_period, week_period
 from handlers.summaries.blocks import SECTION_ORDER, build_report_message
 from handlers.summaries.chart import render_chart

@@ -10,7 +10,7 @@ import pytest
 
 from handlers.surveys.settings import SurveyAudience, SurveySettings
 from bot.config import ConfigError, OpsConfig, load_config
-from handlers.blockkit import MODAL_BLOCK_LIMIT, SECTION_TEXT_LIMIT
+from handlers.slack.blockkit import MODAL_BLOCK_LIMIT, SECTION_TEXT_LIMIT
 from handlers.errors import InvalidInput
 from delivery.outbox import OutboxWriter
 from handlers.surveys.blocks import (
