@@ -202,10 +202,10 @@ class DeliveryWorker:
             except PermanentDeliveryError as error:
                 outcome = self._retries.give_up(item, str(error), status=OutboxStatus.FAILED, reason="refused")
             except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as error:
-                # The call may have landed: look again no sooner than Slack had to answer it.
-                outcome = self._retries.retry_later(
-                    item, f"network: {error!r}", at_least=self._settings.slack_timeout_seconds
-                )
+                # A Slack call may have landed: look for it no sooner than Slack had to answer it.
+                # Other services' items (PagerDuty) keep the plain backoff: they dedupe on their side.
+                settle = 0.0 if item.operation in self._performers else self._settings.slack_timeout_seconds
+                outcome = self._retries.retry_later(item, f"network: {error!r}", at_least=settle)
             except Exception as error:  # noqa: BLE001 - a bug must not drop the item
                 log.exception("delivering outbox item %s (%s) failed", item.id, item.operation)
                 outcome = self._retries.retry_later(item, f"unexpected: {error!r}")
