@@ -7,47 +7,36 @@ to the submitter with chat.postEphemeral in the issue's channel.
 
 from __future__ import annotations
 
-import json
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from handlers.issues.buttons import ButtonClick
-from handlers.issues.ids import IssueAction
 from handlers.autofix.blocks import AutofixCallback, build_confirm_modal, build_refused_reply, build_started_reply
 from handlers.autofix.runbooks import RUNBOOK_ID_PATTERN
 from handlers.autofix.service import AutofixService, ConfirmationNeeded, RunRefused, StartResult
 from handlers.errors import InvalidInput
+from handlers.issues.buttons import clicked_issue, modal_issue
+from handlers.issues.ids import IssueAction
 from handlers.slack.listeners import describe_error, reporting_errors
+from handlers.slack.metadata import ModalMetadata, encode_metadata
+from handlers.slack.payloads import parse_click, parse_submission
+from handlers.slack.submissions import tell_submitter
 
 
-@dataclass(frozen=True)
-class ConfirmContext:
-    """What the modal carries from the click to the submission (its private_metadata)."""
+def confirm_metadata(issue_id: int, runbook_id: str, channel_id: str | None) -> str:
+    """What the confirmation modal carries from the click to the submission."""
+    return encode_metadata(issue=issue_id, runbook=runbook_id, channel=channel_id)
 
-    issue_id: int
-    runbook_id: str
-    channel_id: str | None
 
-    def dumps(self) -> str:
-        return json.dumps({"issue": self.issue_id, "runbook": self.runbook_id, "channel": self.channel_id})
-
-    @classmethod
-    def loads(cls, text: str) -> "ConfirmContext":
-        try:
-            data = json.loads(text)
-            issue_id, runbook_id, channel_id = data["issue"], data["runbook"], data.get("channel")
-        except (ValueError, TypeError, KeyError):
-            raise InvalidInput("This confirmation does not point at an issue.") from None
-        if not isinstance(issue_id, int) or not isinstance(runbook_id, str):
-            raise InvalidInput("This confirmation does not point at an issue.")
-        if not re.fullmatch(RUNBOOK_ID_PATTERN, runbook_id):
-            raise InvalidInput("This confirmation does not name a runbook.")
-        if channel_id is not None and not (isinstance(channel_id, str) and re.fullmatch(r"[A-Z0-9]{1,32}", channel_id)):
-            channel_id = None
-        return cls(issue_id, runbook_id, channel_id)
+def confirmed_run(metadata: ModalMetadata) -> tuple[int, str]:
+    """(issue id, runbook id) the confirmation was opened for."""
+    issue_id, runbook_id = modal_issue(metadata), metadata.string("runbook")
+    if issue_id is None or runbook_id is None:
+        raise InvalidInput("This confirmation does not point at an issue.")
+    if not re.fullmatch(RUNBOOK_ID_PATTERN, runbook_id):
+        raise InvalidInput("This confirmation does not name a runbook.")
+    return issue_id, runbook_id
 
 
 def _reply_for(result: StartResult) -> str:
@@ -62,28 +51,29 @@ class AutofixListeners:
 
     async def run_clicked(self, ack: Any, body: dict[str, Any], respond: Any, client: Any) -> None:
         await ack()
-        click = ButtonClick.from_body(body)
-        result = await self._service.request(click.issue_id, click.user_id)
+        click = parse_click(body)
+        issue_id = clicked_issue(click)
+        result = await self._service.request(issue_id, click.user_id)
         if isinstance(result, ConfirmationNeeded):
-            if not click.trigger_id:
-                raise InvalidInput("Slack did not send what opsbot needs to open the confirmation; click again.")
-            context = ConfirmContext(click.issue_id, result.plan.runbook.id, click.channel_id)
-            view = build_confirm_modal(result.plan, result.issue_id, result.issue_title, context.dumps())
-            await client.views_open(trigger_id=click.trigger_id, view=view)
+            trigger_id = click.require_trigger("Slack did not send what opsbot needs to open the confirmation; click again.")
+            metadata = confirm_metadata(issue_id, result.plan.runbook.id, click.channel_id)
+            view = build_confirm_modal(result.plan, result.issue_id, result.issue_title, metadata)
+            await client.views_open(trigger_id=trigger_id, view=view)
             return
         await respond(text=_reply_for(result), response_type="ephemeral", replace_original=False)
 
-    async def confirm_submitted(self, ack: Any, body: dict[str, Any], view: dict[str, Any], client: Any) -> None:
+    async def confirm_submitted(self, ack: Any, body: dict[str, Any], client: Any) -> None:
+        """The outcome, or why not, is told in the issue's channel; a confirmation that lost its
+        issue is logged only (there is nowhere to say it)."""
         await ack()
-        user_id = body["user"]["id"]
-        context: ConfirmContext | None = None
+        submission = parse_submission(body)
+        issue_id, runbook_id = confirmed_run(submission.metadata)
+        user_id = submission.user_id
         try:
-            context = ConfirmContext.loads(view.get("private_metadata") or "")
-            message = _reply_for(await self._service.confirm(context.issue_id, context.runbook_id, user_id))
+            message = _reply_for(await self._service.confirm(issue_id, runbook_id, user_id))
         except Exception as error:  # noqa: BLE001 - told to the submitter below, and logged if unexpected
             message = describe_error(error, user_id)
-        if context is not None and context.channel_id:
-            await client.chat_postEphemeral(channel=context.channel_id, user=user_id, text=message)
+        await tell_submitter(client, user_id, message, submission.metadata.channel_id, by_dm=False)
 
 
 def register(slack_app: AsyncApp, service: AutofixService) -> None:

@@ -9,7 +9,7 @@
     message.py         the issue message (Block Kit), re-rendered by the delivery worker
     notices.py         the short thread lines and direct messages the log sends
     buttons.py         Acknowledge / Unacknowledge / Resolve / Reopen and the link buttons
-    resolve_modal.py   the Resolve modal; modals.py what modals opened from an issue share
+    resolve_modal.py   the Resolve modal (its answers are read in buttons.py, from handlers/slack's Submission)
     command.py         `/issue` and replies in an issue's thread; command_parsing.py, command_blocks.py
     export.py          the issue log as CSV; export_upload.py writes it to a file and uploads it to Slack
 """

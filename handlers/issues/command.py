@@ -23,7 +23,7 @@ from handlers.issues.command_parsing import (
     ListCommand,
     NewCommand,
     ShowCommand,
-    parse_command,
+    parse_issue_command,
     parse_more_value,
     parse_new_issue,
 )
@@ -31,8 +31,10 @@ from handlers.issues.export_upload import CsvExporter
 from handlers.issues.ids import NewIssueField
 from handlers.issues.service import IssueService
 from handlers.issues.settings import IssueLogSettings
-from handlers.slack.listeners import describe_error
 from handlers.periods import Period, parse_period
+from handlers.slack.listeners import describe_error
+from handlers.slack.payloads import parse_click, parse_command, parse_submission
+from handlers.slack.submissions import ack_submission
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +55,10 @@ class IssueCommands:
         self._exporter = CsvExporter(issues, settings)
 
     async def handle_command(self, ack: Any, body: dict[str, Any], respond: Any, client: AsyncWebClient) -> None:
-        user = body["user_id"]
+        slash = parse_command(body)
+        user = slash.user_id
         try:
-            command = parse_command(body.get("text") or "", user)
+            command = parse_issue_command(slash.text, user)
             period = self._period(command)
         except InvalidInput as error:
             text, blocks = build_help(str(error))
@@ -66,10 +69,10 @@ class IssueCommands:
             await ack(text=text, blocks=blocks)
         elif isinstance(command, NewCommand):
             await ack()
-            await client.views_open(trigger_id=body["trigger_id"], view=build_new_issue_modal())
+            await client.views_open(trigger_id=slash.trigger_id, view=build_new_issue_modal())
         elif isinstance(command, ExportCommand) and period is not None:
             await ack(text=f"⏳ Preparing the issue log for {period.label}…")
-            result = await self._exporter.export(client, channel=body["channel_id"], requested_by=user, period=period)
+            result = await self._exporter.export(client, channel=slash.channel_id, requested_by=user, period=period)
             if result.issues == 0:
                 nothing = f"No issues were reported in {period.label}: there is nothing to export."
                 await respond(text=nothing, response_type="ephemeral")
@@ -99,29 +102,30 @@ class IssueCommands:
             change = await self._issues.comment(command.issue_id, command.text, user)
             await respond(text=f"💬 Comment added to issue #{change.issue_id}.", response_type="ephemeral")
 
-    async def submit_new_issue(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+    async def submit_new_issue(self, ack: Any, body: dict[str, Any]) -> None:
         """Saved before the ack: if saving fails the modal stays open with the person's text in it."""
-        parsed = parse_new_issue(view["state"]["values"])
+        submission = parse_submission(body)
+        parsed = parse_new_issue(submission.values)
         if isinstance(parsed, dict):
-            await ack(response_action="errors", errors=parsed)
-            return
-        user = body["user"]["id"]
-        try:
-            await self._issues.report(parsed, user)
-        except Exception as error:  # noqa: BLE001 - shown in the form, logged with an id
-            await ack(response_action="errors", errors={NewIssueField.TITLE.value: describe_error(error, user)})
-            return
-        await ack()
+            errors = parsed
+        else:
+            errors = {}
+            try:
+                await self._issues.report(parsed, submission.user_id)
+            except Exception as error:  # noqa: BLE001 - shown in the form, logged with an id
+                errors = {NewIssueField.TITLE.value: describe_error(error, submission.user_id)}
+        await ack_submission(ack, errors)
 
     async def open_new_issue_modal(self, ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        await client.views_open(trigger_id=body["trigger_id"], view=build_new_issue_modal())
+        await client.views_open(trigger_id=parse_click(body).trigger_id, view=build_new_issue_modal())
 
     async def next_page(self, ack: Any, body: dict[str, Any], respond: Any) -> None:
         await ack()
-        command = parse_more_value(str((body.get("actions") or [{}])[0].get("value", "")))
+        click = parse_click(body)
+        command = parse_more_value(click.value)
         page = await self._issues.list_issues(
-            command.filter, body["user"]["id"], offset=command.offset, limit=self._settings.list_page_size
+            command.filter, click.user_id, offset=command.offset, limit=self._settings.list_page_size
         )
         text, blocks = build_issue_list(page, command.filter)
         await respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=True)

@@ -1,4 +1,4 @@
-"""`/issue …` text and the new-issue modal's state, parsed into small dataclasses.
+"""`/issue …` text and the new-issue modal's inputs, parsed into small dataclasses.
 
 Pure and fast, so a listener can parse before it acks and put a mistake straight into the ack.
 Slack sends mentions in command text as `<@U123|name>` (with "Escape channels, users, and links"
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlsplit
 
 from core.vocabulary import Category, Priority
@@ -18,6 +17,7 @@ from handlers.errors import InvalidInput
 from handlers.issues.ids import FIELD_ACTION_ID, NewIssueField
 from handlers.issues.log import DESCRIPTION_LIMIT, TITLE_LIMIT, NewIssue
 from handlers.issues.queries import IssueFilter, StatusScope
+from handlers.slack.payloads import FormValues
 
 LINK_LIMIT = 2000
 
@@ -155,7 +155,7 @@ def _split(text: str) -> tuple[str, str]:
     return parts[0], parts[1] if len(parts) > 1 else ""
 
 
-def parse_command(text: str, caller: str) -> IssueCommand:
+def parse_issue_command(text: str, caller: str) -> IssueCommand:
     """What `/issue <text>` asks for; InvalidInput for a known subcommand used wrongly."""
     word, rest = _split(text or "")
     if not word:
@@ -206,21 +206,14 @@ def valid_link(url: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
-def _state_value(values: dict[str, Any], block_id: str) -> str:
-    state = (values.get(block_id) or {}).get(FIELD_ACTION_ID) or {}
-    if state.get("selected_option"):
-        return str(state["selected_option"].get("value") or "")
-    return str(state.get("value") or "")
-
-
-def parse_new_issue(values: dict[str, Any]) -> NewIssue | dict[str, str]:
-    """The modal's view.state.values as a NewIssue, or Slack's {block_id: error} for response_action=errors."""
+def parse_new_issue(values: FormValues) -> NewIssue | dict[str, str]:
+    """The modal's inputs as a NewIssue, or Slack's {block_id: error} for response_action=errors."""
     errors: dict[str, str] = {}
-    title = _state_value(values, NewIssueField.TITLE).strip()
-    description = _state_value(values, NewIssueField.DESCRIPTION).strip()
-    priority = _state_value(values, NewIssueField.PRIORITY)
-    category = _state_value(values, NewIssueField.CATEGORY)
-    link = _state_value(values, NewIssueField.LINK).strip()
+    title = values.text(NewIssueField.TITLE, FIELD_ACTION_ID)
+    description = values.text(NewIssueField.DESCRIPTION, FIELD_ACTION_ID)
+    priority = values.selected(NewIssueField.PRIORITY, FIELD_ACTION_ID)
+    category = values.selected(NewIssueField.CATEGORY, FIELD_ACTION_ID)
+    link = values.text(NewIssueField.LINK, FIELD_ACTION_ID)
     if not title:
         errors[NewIssueField.TITLE] = "Give the problem a short title."
     elif len(title) > TITLE_LIMIT:

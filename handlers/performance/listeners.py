@@ -9,17 +9,9 @@
 
 from __future__ import annotations
 
-import json
-import logging
-import re
-from datetime import date
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
-
-from handlers.slack.blockkit import escape
-from handlers.errors import InvalidInput, PermissionDenied
-from handlers.slack.listeners import describe_error
+from handlers.errors import PermissionDenied
 from handlers.performance.adjustments import AdjustmentInput, AdjustmentService
 from handlers.performance.blocks import AdjustmentForm, build_adjustment_modal, build_performance_message
 from handlers.performance.export import export_basename, kpi_table_csv, report_markdown
@@ -27,26 +19,23 @@ from handlers.performance.ids import AdjustmentModal
 from handlers.performance.reviews import ReviewService
 from handlers.performance.service import PerformanceReports
 from handlers.roles import Role, RoleChecker
-
-log = logging.getLogger(__name__)
+from handlers.slack.blockkit import escape
+from handlers.slack.listeners import describe_error
+from handlers.slack.metadata import encode_metadata
+from handlers.slack.payloads import FormValues, SlashCommand, parse_click, parse_command, parse_submission
+from handlers.slack.submissions import ack_submission, tell_submitter
 
 EXPORT_WORD = "export"
-
-
-def _clicked_number(body: dict[str, Any], what: str) -> int:
-    value = str(((body.get("actions") or [{}])[0]).get("value", ""))
-    if not re.fullmatch(r"\d{1,18}", value):
-        raise InvalidInput(f"This button does not point at {what}.")
-    return int(value)
 
 
 class PerformanceCommand:
     def __init__(self, reports: PerformanceReports) -> None:
         self._reports = reports
 
-    async def summary(self, body: dict[str, Any], respond: Any, client: Any) -> None:
-        user = body["user_id"]
-        words = (body.get("text") or "").split()[1:]
+    async def summary(self, command: SlashCommand, respond: Any, client: Any) -> None:
+        """`/summary performance ...`, after the summary command's ack and manager check."""
+        user = command.user_id
+        words = command.words[1:]
         export = any(word.lower() == EXPORT_WORD for word in words)
         period = self._reports.parse_period(" ".join(word for word in words if word.lower() != EXPORT_WORD))
         report = await self._reports.report(period)
@@ -95,29 +84,13 @@ async def _require_responder_or_manager(roles: RoleChecker, user: str, to_do: st
     raise PermissionDenied(f"You need the responder or the manager role to {to_do}.")
 
 
-def _state(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    values = ((view.get("state") or {}).get("values")) or {}
-    return {block: next(iter(elements.values()), {}) for block, elements in values.items() if elements}
-
-
-def _text(state: dict[str, dict[str, Any]], block: str) -> str:
-    return str((state.get(block) or {}).get("value") or "").strip()
-
-
-def _answers(view: dict[str, Any]) -> AdjustmentInput:
-    state = _state(view)
-    option = (state.get(AdjustmentModal.KPI) or {}).get("selected_option") or {}
-    picked = (state.get(AdjustmentModal.FOLLOW_UP) or {}).get("selected_date")
-    try:
-        follow_up = date.fromisoformat(picked) if picked else None
-    except (TypeError, ValueError):
-        follow_up = None
+def _answers(values: FormValues) -> AdjustmentInput:
     return AdjustmentInput(
-        area=_text(state, AdjustmentModal.AREA),
-        change=_text(state, AdjustmentModal.CHANGE),
-        expected_impact=_text(state, AdjustmentModal.IMPACT),
-        kpi=str(option.get("value")) if option.get("value") else None,
-        follow_up_on=follow_up,
+        area=values.text(AdjustmentModal.AREA),
+        change=values.text(AdjustmentModal.CHANGE),
+        expected_impact=values.text(AdjustmentModal.IMPACT),
+        kpi=values.selected(AdjustmentModal.KPI) or None,
+        follow_up_on=values.selected_date(AdjustmentModal.FOLLOW_UP),
     )
 
 
@@ -128,58 +101,37 @@ class AdjustmentListeners:
 
     async def open_modal(self, ack: Any, body: dict[str, Any], client: Any, respond: Any) -> None:
         await ack()
-        await _require_responder_or_manager(self._roles, body["user_id"], "log adjustments")
-        if not body.get("trigger_id"):
-            raise InvalidInput("Slack sent no form trigger with the command: please run /adjustment again.")
+        command = parse_command(body)
+        await _require_responder_or_manager(self._roles, command.user_id, "log adjustments")
+        trigger_id = command.require_trigger("Slack sent no form trigger with the command: please run /adjustment again.")
         form = AdjustmentForm(
             kpis=self._adjustments.kpi_choices(),
             today=self._adjustments.today(),
-            area=(body.get("text") or "").strip(),
-            private_metadata=json.dumps({"channel": body.get("channel_id")}),
+            area=command.text.strip(),
+            private_metadata=encode_metadata(channel=command.channel_id or None),
         )
-        await client.views_open(trigger_id=body["trigger_id"], view=build_adjustment_modal(form))
+        await client.views_open(trigger_id=trigger_id, view=build_adjustment_modal(form))
 
     async def submit(self, ack: Any, body: dict[str, Any], client: Any) -> None:
-        view = body.get("view") or {}
-        user = body["user"]["id"]
-        answers = _answers(view)
-        errors = self._adjustments.problems(answers)
-        if errors:
-            await ack(response_action="errors", errors=errors)
+        submission = parse_submission(body)
+        user = submission.user_id
+        answers = _answers(submission.values)
+        if not await ack_submission(ack, self._adjustments.problems(answers)):
             return
-        await ack()
-        channel = _origin_channel(view)
+        channel = submission.metadata.channel_id
         try:
             await _require_responder_or_manager(self._roles, user, "log adjustments")
             adjustment = await self._adjustments.record(answers, user)
         except Exception as error:  # noqa: BLE001 - the modal is closed: tell the person another way
-            await _tell(client, channel, user, describe_error(error, user))
+            await tell_submitter(client, user, describe_error(error, user), channel)
             return
         follow_up = f" I'll remind you on {adjustment.follow_up_on:%a %d %b}." if adjustment.follow_up_on else ""
-        await _tell(
-            client, channel, user,
+        await tell_submitter(
+            client, user,
             f"📝 Logged adjustment #{adjustment.id} ({escape(answers.area)}): it shows in the next performance reports."
             + follow_up,
+            channel,
         )
-
-
-def _origin_channel(view: dict[str, Any]) -> str | None:
-    try:
-        channel = json.loads(view.get("private_metadata") or "{}").get("channel")
-    except (ValueError, AttributeError):
-        return None
-    return channel if isinstance(channel, str) and channel else None
-
-
-async def _tell(client: Any, channel: str | None, user: str, text: str) -> None:
-    """Ephemerally where the command was typed, else by DM (a closed modal has no response_url)."""
-    try:
-        if channel:
-            await client.chat_postEphemeral(channel=channel, user=user, text=text)
-        else:
-            await client.chat_postMessage(channel=user, text=text)
-    except SlackApiError as error:
-        log.warning("could not tell %s: %s", user, error.response.get("error"))
 
 
 class ReviewButtons:
@@ -189,8 +141,8 @@ class ReviewButtons:
 
     async def start(self, ack: Any, body: dict[str, Any], respond: Any, client: Any) -> None:
         await ack()
-        issue_id = _clicked_number(body, "an issue")
-        user = body["user"]["id"]
+        click = parse_click(body)
+        issue_id, user = click.number("This button does not point at an issue."), click.user_id
         await self._roles.require(user, Role.RESPONDER, "start post-incident reviews")
         started = await self._reviews.start(issue_id, user)
         if not started.new:
@@ -217,8 +169,8 @@ class ReviewButtons:
 
     async def save(self, ack: Any, body: dict[str, Any], respond: Any) -> None:
         await ack()
-        review_id = _clicked_number(body, "a review")
-        user = body["user"]["id"]
+        click = parse_click(body)
+        review_id, user = click.number("This button does not point at a review."), click.user_id
         await self._roles.require(user, Role.RESPONDER, "save reviews into the knowledge base")
         path = await self._reviews.save(review_id, user)
         await respond(

@@ -7,7 +7,6 @@ Previous/Next buttons, so paging needs no state on our side.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -24,12 +23,12 @@ from handlers.slack.blockkit import (
     truncate,
 )
 from handlers.questions.ids import QuestionAction, QuestionBlock, QuestionView
+from handlers.slack.metadata import MetadataTooLong, ModalMetadata, encode_metadata
 from knowledge_base import Article
 from knowledge_base.mrkdwn import FENCE, markdown_to_mrkdwn
 
 PAGE_BLOCKS = MODAL_BLOCK_LIMIT - 4  # room for the header, the context line and the page buttons
 PAGE_CHARACTERS = 24_000  # keeps a page readable and the view far below Slack's 250 kB
-METADATA_LIMIT = 3000
 _ATOM = re.compile(r"<[^<>\n]*>|\S+|\s+")
 
 
@@ -122,8 +121,11 @@ def _about(article: Article, page: int, pages: int) -> str:
 def build_article_modal(article: Article, page: int = 0) -> dict[str, Any]:
     pages = paginate(article_chunks(article))
     page = min(max(page, 0), len(pages) - 1)
-    metadata = json.dumps({"article": article.article_id})
-    pageable = len(metadata) <= METADATA_LIMIT
+    try:
+        metadata = encode_metadata(article=article.article_id)
+    except MetadataTooLong:  # an id this long cannot travel with the modal: one page, and where the rest is
+        metadata = ""
+    pageable = bool(metadata)
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": _plain(truncate(article.title, HEADER_TEXT_LIMIT))},
         context(_about(article, page, len(pages))),
@@ -143,17 +145,17 @@ def build_article_modal(article: Article, page: int = 0) -> dict[str, Any]:
         "callback_id": QuestionView.ARTICLE.value,
         "title": _plain("Knowledge base"),
         "close": _plain("Close"),
-        "private_metadata": metadata if pageable else "",
+        "private_metadata": metadata,
         "blocks": blocks,
     }
 
 
-def page_request(view: dict[str, Any], value: str) -> tuple[str, int] | None:
+def page_request(metadata: ModalMetadata, value: str) -> tuple[str, int] | None:
     """(article id, page) from a page button inside the article modal; None if it is not ours."""
+    article_id = metadata.string("article")
     try:
-        article_id = json.loads(view.get("private_metadata") or "{}")["article"]
-        return str(article_id), int(value)
-    except (ValueError, KeyError, TypeError):
+        return (article_id, int(value)) if article_id is not None else None
+    except ValueError:
         return None
 
 

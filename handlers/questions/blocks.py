@@ -8,7 +8,6 @@ Markdown rendered with knowledge_base.mrkdwn; titles and questions are escaped.
 
 from __future__ import annotations
 
-import json
 from typing import Any, Sequence
 
 from core.vocabulary import Priority
@@ -32,6 +31,7 @@ from handlers.issues.ids import NewIssueField
 from handlers.issues.log import DESCRIPTION_LIMIT, TITLE_LIMIT
 from handlers.questions.ids import QuestionAction, QuestionBlock, QuestionView
 from handlers.questions.service import Answer, GapGroup, GapReport, Reloaded, TicketDraft
+from handlers.slack.metadata import encode_metadata
 from knowledge_base import SearchResult
 from knowledge_base.mrkdwn import markdown_to_mrkdwn, truncate_mrkdwn
 from storage.models import QuestionOutcome
@@ -229,7 +229,7 @@ def build_ticket_modal(draft: TicketDraft) -> dict[str, Any]:
         "callback_id": QuestionView.TICKET.value,
         "title": _plain("Open a ticket"),
         "submit": _plain("Open ticket"),
-        "private_metadata": json.dumps({"question": draft.question_id}),
+        "private_metadata": encode_metadata(question=draft.question_id),
         "blocks": blocks,
     }
 

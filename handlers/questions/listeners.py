@@ -10,18 +10,14 @@ call, one builder, one reply. Where the answer goes:
 
 from __future__ import annotations
 
-import json
 import logging
-import re
-from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from handlers.issues.ids import NewIssueField
-from handlers.issues.command_parsing import parse_new_issue
 from handlers.errors import InvalidInput, NotFound
-from handlers.slack.listeners import describe_error
+from handlers.issues.command_parsing import parse_new_issue
+from handlers.issues.ids import NewIssueField
 from handlers.questions.article_modal import build_article_gone, build_article_modal, page_request
 from handlers.questions.blocks import (
     build_gaps,
@@ -34,28 +30,19 @@ from handlers.questions.blocks import (
 )
 from handlers.questions.parsing import KbSubcommand, clean_question, parse_kb_command, wants_usage
 from handlers.questions.service import QuestionService
+from handlers.slack.listeners import describe_error
+from handlers.slack.payloads import Click, parse_click, parse_command, parse_submission
+from handlers.slack.submissions import ack_submission
 
 log = logging.getLogger(__name__)
 
-_QUESTION_ID = re.compile(r"\d{1,18}")
+NOT_A_QUESTION = "This button does not belong to a question."
+NO_TRIGGER = "Slack sent no form trigger with this click: please click again."
 
 
-@dataclass(frozen=True)
-class FeedbackClick:
-    question_id: int
-    user_id: str
-    trigger_id: str | None
-
-    @classmethod
-    def from_body(cls, body: dict[str, Any]) -> "FeedbackClick":
-        value = str((body.get("actions") or [{}])[0].get("value", ""))
-        if not _QUESTION_ID.fullmatch(value):
-            raise InvalidInput("This button does not belong to a question.")
-        return cls(int(value), body["user"]["id"], body.get("trigger_id"))
-
-
-def _clicked_value(body: dict[str, Any]) -> str:
-    return str((body.get("actions") or [{}])[0].get("value", ""))
+def clicked_question(click: Click) -> int:
+    """The question a feedback button belongs to (its value is the kb_questions id)."""
+    return click.number(NOT_A_QUESTION)
 
 
 class QuestionListeners:
@@ -96,42 +83,42 @@ class QuestionListeners:
         )
 
     async def ask(self, ack: Any, body: dict[str, Any], respond: Any) -> None:
-        question = clean_question(body.get("text") or "")
+        command = parse_command(body)
+        question = clean_question(command.text)
         if wants_usage(question):
             text, blocks = build_usage()
             await ack(text=text, blocks=blocks)
             return
         await ack()
-        answer = await self._questions.ask(question, body["user_id"], body.get("channel_id"))
+        answer = await self._questions.ask(question, command.user_id, command.channel_id or None)
         text, blocks = build_reply(answer)
         await respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
 
     async def kb(self, ack: Any, body: dict[str, Any], respond: Any) -> None:
-        command = parse_kb_command(body.get("text") or "")
-        if command.subcommand is KbSubcommand.HELP:
-            text, blocks = build_kb_help(command.problem)
+        command = parse_command(body)
+        kb = parse_kb_command(command.text)
+        if kb.subcommand is KbSubcommand.HELP:
+            text, blocks = build_kb_help(kb.problem)
             await ack(text=text, blocks=blocks)
             return
         await ack()
-        user = body["user_id"]
-        if command.subcommand is KbSubcommand.GAPS:
-            text, blocks = build_gaps(await self._questions.gaps(user, command.argument))
+        if kb.subcommand is KbSubcommand.GAPS:
+            text, blocks = build_gaps(await self._questions.gaps(command.user_id, kb.argument))
         else:
-            text, blocks = build_reloaded(await self._questions.reload(user))
+            text, blocks = build_reloaded(await self._questions.reload(command.user_id))
         await respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
 
     async def show_article(self, ack: Any, body: dict[str, Any], client: AsyncWebClient, respond: Any) -> None:
         """The button's value is an article id; one removed by a reload gets a sentence, not a blank modal."""
         await ack()
-        article = await self._questions.article(_clicked_value(body))
-        if not body.get("trigger_id"):
-            raise InvalidInput("Slack sent no form trigger with this click: please click again.")
-        await client.views_open(trigger_id=body["trigger_id"], view=build_article_modal(article))
+        click = parse_click(body)
+        article = await self._questions.article(click.value)
+        await client.views_open(trigger_id=click.require_trigger(NO_TRIGGER), view=build_article_modal(article))
 
     async def turn_article_page(self, ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        view = body.get("view") or {}
-        request = page_request(view, _clicked_value(body))
+        click = parse_click(body)
+        request = page_request(click.metadata, click.value)
         try:
             if request is None:
                 raise InvalidInput("This page button lost its article: open the article again.")
@@ -139,44 +126,39 @@ class QuestionListeners:
             replacement = build_article_modal(await self._questions.article(article_id), page)
         except (InvalidInput, NotFound) as error:
             replacement = build_article_gone(str(error))
-        await client.views_update(view_id=view.get("id"), hash=view.get("hash"), view=replacement)
+        await client.views_update(view_id=click.view_id, hash=click.view_hash, view=replacement)
 
     async def solved(self, ack: Any, body: dict[str, Any], respond: Any) -> None:
         await ack()
-        click = FeedbackClick.from_body(body)
-        await self._questions.mark_solved(click.question_id, click.user_id)
-        text, blocks = build_solved((body.get("message") or {}).get("blocks"))
+        click = parse_click(body)
+        await self._questions.mark_solved(clicked_question(click), click.user_id)
+        text, blocks = build_solved(click.message.get("blocks"))
         await respond(text=text, blocks=blocks, replace_original=True)
 
     async def open_ticket_form(self, ack: Any, body: dict[str, Any], client: AsyncWebClient, respond: Any) -> None:
         """“Didn't help” (or “Open a ticket”): the prefilled form opens within Slack's 3 seconds."""
         await ack()
-        click = FeedbackClick.from_body(body)
-        draft = await self._questions.start_ticket(click.question_id, click.user_id)
-        if not click.trigger_id:
-            raise InvalidInput("Slack sent no form trigger with this click: please click again.")
-        await client.views_open(trigger_id=click.trigger_id, view=build_ticket_modal(draft))
+        click = parse_click(body)
+        draft = await self._questions.start_ticket(clicked_question(click), click.user_id)
+        await client.views_open(trigger_id=click.require_trigger(NO_TRIGGER), view=build_ticket_modal(draft))
 
     async def submit_ticket(self, ack: Any, body: dict[str, Any]) -> None:
         """Saved before the ack: if saving fails the form stays open with the person's text in it."""
-        view = body.get("view") or {}
-        user = body["user"]["id"]
-        parsed = parse_new_issue((view.get("state") or {}).get("values") or {})
+        submission = parse_submission(body)
+        parsed = parse_new_issue(submission.values)
+        question_id = submission.metadata.integer("question")
         if isinstance(parsed, dict):
-            await ack(response_action="errors", errors=parsed)
-            return
-        try:
-            question_id = int(json.loads(view.get("private_metadata") or "{}")["question"])
-        except (ValueError, KeyError, TypeError):
+            errors = parsed
+        elif question_id is None:
             message = "This form lost its question: use `/issue new` to report the problem."
-            await ack(response_action="errors", errors={NewIssueField.TITLE.value: message})
-            return
-        try:
-            await self._questions.open_ticket(question_id, parsed, user)
-        except Exception as error:  # noqa: BLE001 - shown in the form, logged with an id
-            await ack(response_action="errors", errors={NewIssueField.TITLE.value: describe_error(error, user)})
-            return
-        await ack()
+            errors = {NewIssueField.TITLE.value: message}
+        else:
+            errors = {}
+            try:
+                await self._questions.open_ticket(question_id, parsed, submission.user_id)
+            except Exception as error:  # noqa: BLE001 - shown in the form, logged with an id
+                errors = {NewIssueField.TITLE.value: describe_error(error, submission.user_id)}
+        await ack_submission(ack, errors)
 
 
 async def is_direct_message(event: dict[str, Any]) -> bool:

@@ -15,6 +15,7 @@ from typing import Any, Awaitable, Callable
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from handlers.errors import USER_ERRORS
+from handlers.slack.payloads import payload_user
 
 log = logging.getLogger("opsbot.slack")
 
@@ -32,7 +33,7 @@ def describe_error(error: Exception, user: str | None) -> str:
 
 async def tell_user(body: dict[str, Any], message: str, respond: Any = None) -> None:
     """Answer ephemerally through Bolt's respond, or the body's response_url, if there is one."""
-    user = (body.get("user") or {}).get("id") or body.get("user_id")
+    user = payload_user(body)
     try:
         if respond is not None:
             await respond(text=message, response_type="ephemeral", replace_original=False)
@@ -50,7 +51,7 @@ async def tell_user(body: dict[str, Any], message: str, respond: Any = None) -> 
 
 async def report_listener_error(error: Exception, body: dict[str, Any], respond: Any = None) -> None:
     """Bolt's global error handler, for errors raised before a listener runs."""
-    user = (body.get("user") or {}).get("id") or body.get("user_id")
+    user = payload_user(body)
     await tell_user(body, describe_error(error, user), respond)
 
 
@@ -67,7 +68,7 @@ def reporting_errors(listener: Listener) -> Listener:
             return await listener(**kwargs)
         except Exception as error:  # noqa: BLE001 - every failure is reported to the user and logged
             body = kwargs.get("body") or {}
-            user = (body.get("user") or {}).get("id") or body.get("user_id")
+            user = payload_user(body)
             await tell_user(body, describe_error(error, user), kwargs.get("respond"))
             return None
 

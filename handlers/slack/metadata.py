@@ -16,7 +16,7 @@ from typing import Any, Mapping
 
 PRIVATE_METADATA_LIMIT = 3000  # characters, Slack's limit for a view's private_metadata
 
-_NUMBER = re.compile(r"\d{1,18}")
+_NUMBER = re.compile(r"[0-9]{1,18}")  # ASCII digits only: \d also takes "４２"
 _CHANNEL_ID = re.compile(r"[A-Z0-9]{1,32}")
 
 

@@ -17,7 +17,7 @@ from typing import Any, Mapping
 from handlers.errors import InvalidInput
 from handlers.slack.metadata import ModalMetadata
 
-_NUMBER = re.compile(r"\d{1,18}")
+_NUMBER = re.compile(r"[0-9]{1,18}")  # ASCII digits only: \d also takes "４２"
 
 
 def _string(value: Any) -> str | None:
@@ -109,12 +109,13 @@ def parse_click(body: Mapping[str, Any]) -> Click:
 
 @dataclass(frozen=True)
 class SlashCommand:
-    """A slash command as Slack posts it (form fields); `text` is what follows the command, as typed."""
+    """A slash command as Slack posts it (form fields); `text` is what follows the command, as typed.
+    Slack always names the channel it was typed in ("" only for a body that did not come from Slack)."""
 
     command: str
     text: str
     user_id: str
-    channel_id: str | None = None
+    channel_id: str = ""
     trigger_id: str | None = None
     response_url: str | None = None
 
@@ -132,7 +133,7 @@ def parse_command(body: Mapping[str, Any]) -> SlashCommand:
         command=str(body.get("command") or ""),
         text=text if isinstance(text, str) else "",
         user_id=_require_user(body, "command"),
-        channel_id=_string(body.get("channel_id")),
+        channel_id=_string(body.get("channel_id")) or "",
         trigger_id=_string(body.get("trigger_id")),
         response_url=_string(body.get("response_url")),
     )

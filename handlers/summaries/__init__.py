@@ -7,14 +7,15 @@ from typing import Any, Awaitable, Callable
 from slack_bolt.async_app import AsyncApp
 
 from core.scheduler import Scheduler
-from handlers.slack.listeners import reporting_errors
 from handlers.roles import Role, RoleChecker
+from handlers.slack.listeners import reporting_errors
+from handlers.slack.payloads import SlashCommand, parse_command
 from handlers.summaries.blocks import build_report_message
 from handlers.summaries.daily import DailyReport
 from handlers.summaries.service import SummaryService
 
 SUMMARY_COMMAND = "/summary"
-PerformanceRoute = Callable[[dict[str, Any], Any, Any], Awaitable[None]]  # (body, respond, client), after ack
+PerformanceRoute = Callable[[SlashCommand, Any, Any], Awaitable[None]]  # (command, respond, client), after ack
 DAILY_CHECK_SECONDS = 60.0
 
 
@@ -28,12 +29,13 @@ class SummaryCommand:
 
     async def summary(self, ack: Any, body: dict[str, Any], respond: Any, client: Any) -> None:
         await ack()
-        user = body["user_id"]
+        command = parse_command(body)
+        user = command.user_id
         await self._roles.require(user, Role.MANAGER, "read summaries")
-        if self._performance is not None and (body.get("text") or "").lower().split()[:1] == ["performance"]:
-            await self._performance(body, respond, client)  # `/summary performance ...`: handlers/performance
+        if self._performance is not None and command.text.lower().split()[:1] == ["performance"]:
+            await self._performance(command, respond, client)  # `/summary performance ...`: handlers/performance
             return
-        period = self._summaries.parse_period(body.get("text"))
+        period = self._summaries.parse_period(command.text)
         summary = await self._summaries.summarize(period)
         note = "The chart is in your direct messages with opsbot."
         text, blocks = build_report_message(self._summaries.render(summary), note=note)

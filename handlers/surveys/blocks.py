@@ -6,7 +6,6 @@ that score, and Send submits it. Adjusting a question or adding a comment is opt
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,6 +20,7 @@ from handlers.slack.blockkit import (
     slack_date,
     truncate,
 )
+from handlers.slack.metadata import encode_metadata
 from handlers.surveys.ids import (
     COMMENT_ELEMENT,
     SCORE_ELEMENT,
@@ -122,7 +122,6 @@ def _score_option(score: int) -> dict[str, Any]:
 
 def build_survey_form(view: SurveyFormView) -> dict[str, Any]:
     """The modal: three questions preselected to the clicked score, and an optional comment."""
-    metadata = {"survey": view.survey_id, "channel": view.dm_channel, "ts": view.dm_ts}
     blocks: list[dict[str, Any]] = [mrkdwn_section(f"About {_issue_ref(view.issue_id, view.issue_title)}")]
     for block_id, _, question in QUESTIONS:
         blocks.append(
@@ -158,7 +157,7 @@ def build_survey_form(view: SurveyFormView) -> dict[str, Any]:
         "title": {"type": "plain_text", "text": "How did we do?"},
         "submit": {"type": "plain_text", "text": "Send"},
         "close": {"type": "plain_text", "text": "Cancel"},
-        "private_metadata": json.dumps(metadata),
+        "private_metadata": encode_metadata(survey=view.survey_id, channel=view.dm_channel, ts=view.dm_ts),
         "blocks": blocks,
     }
 

@@ -6,7 +6,6 @@ as an ephemeral message in the DM the survey came in, whose channel travels in p
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from dataclasses import dataclass
@@ -16,6 +15,8 @@ from slack_sdk.errors import SlackApiError
 
 from handlers.errors import InvalidInput
 from handlers.slack.listeners import describe_error
+from handlers.slack.payloads import Click, Submission, parse_click, parse_submission
+from handlers.slack.submissions import tell_submitter
 from handlers.surveys.blocks import (
     QUESTIONS,
     SurveyFormView,
@@ -28,67 +29,46 @@ from handlers.surveys.service import SurveyService
 
 log = logging.getLogger(__name__)
 
-_SURVEY_ID = re.compile(r"^\d{1,18}$")
+NOT_A_SURVEY = "This button does not belong to a survey."
+_SCORE = re.compile(r"[1-5]")
+
+
+def clicked_rating(click: Click) -> tuple[int, int]:
+    """(survey id, score): the survey is the button's value, the score ends its action id (`survey.rate.4`)."""
+    score = click.action_id.rpartition(".")[2]
+    survey_id = click.number(NOT_A_SURVEY)
+    if not _SCORE.fullmatch(score):
+        raise InvalidInput(NOT_A_SURVEY)
+    return survey_id, int(score)
 
 
 @dataclass(frozen=True)
-class RatingClick:
+class SurveyAnswer:
+    """The survey form's answers; the DM it came from travels in its metadata, to thank in place of its buttons."""
+
     survey_id: int
-    score: int
-    user_id: str
-    trigger_id: str | None
-    channel_id: str | None
-    message_ts: str | None
-
-    @classmethod
-    def from_body(cls, body: dict[str, Any]) -> "RatingClick":
-        action = (body.get("actions") or [{}])[0]
-        value = str(action.get("value", ""))
-        score = str(action.get("action_id", "")).rpartition(".")[2]
-        if not _SURVEY_ID.match(value) or score not in {"1", "2", "3", "4", "5"}:
-            raise InvalidInput("This button does not belong to a survey.")
-        container = body.get("container") or {}
-        return cls(
-            survey_id=int(value),
-            score=int(score),
-            user_id=body["user"]["id"],
-            trigger_id=body.get("trigger_id"),
-            channel_id=(body.get("channel") or {}).get("id") or container.get("channel_id"),
-            message_ts=(body.get("message") or {}).get("ts") or container.get("message_ts"),
-        )
-
-
-@dataclass(frozen=True)
-class SurveySubmission:
-    survey_id: int
-    user_id: str
     scores: SurveyScores
     dm_channel: str | None
     dm_ts: str | None
 
     @classmethod
-    def from_body(cls, body: dict[str, Any]) -> "SurveySubmission":
-        view = body.get("view") or {}
-        try:
-            metadata = json.loads(view.get("private_metadata") or "{}")
-            survey_id = int(metadata["survey"])
-        except (ValueError, KeyError, TypeError):
-            raise InvalidInput("This form does not belong to a survey.") from None
-        values = (view.get("state") or {}).get("values") or {}
+    def read(cls, submission: Submission) -> SurveyAnswer:
+        survey_id = submission.metadata.integer("survey")
+        if survey_id is None:
+            raise InvalidInput("This form does not belong to a survey.")
+        values = submission.values
         answers: dict[str, int] = {}
         for block_id, name, _ in QUESTIONS:
-            selected = ((values.get(block_id.value) or {}).get(SCORE_ELEMENT) or {}).get("selected_option") or {}
-            raw = str(selected.get("value", ""))
-            if raw not in {"1", "2", "3", "4", "5"}:
+            raw = values.selected(block_id, SCORE_ELEMENT)
+            if not _SCORE.fullmatch(raw):
                 raise InvalidInput("Each question needs a score from 1 to 5.")
             answers[name] = int(raw)
-        comment = ((values.get(SurveyBlock.COMMENT.value) or {}).get(COMMENT_ELEMENT) or {}).get("value")
+        comment = values.text(SurveyBlock.COMMENT, COMMENT_ELEMENT)
         return cls(
             survey_id=survey_id,
-            user_id=body["user"]["id"],
-            scores=SurveyScores(comment=(comment or "").strip() or None, **answers),
-            dm_channel=metadata.get("channel"),
-            dm_ts=metadata.get("ts"),
+            scores=SurveyScores(comment=comment or None, **answers),
+            dm_channel=submission.metadata.channel_id,
+            dm_ts=submission.metadata.message_ts,
         )
 
 
@@ -99,14 +79,15 @@ class SurveyListeners:
     async def open_form(self, ack: Any, body: dict[str, Any], client: Any, respond: Any) -> None:
         """Click one: the form opens with every question preselected to the clicked score."""
         await ack()
-        click = RatingClick.from_body(body)
-        prompt = await self._surveys.open_form(click.survey_id, click.user_id)
+        click = parse_click(body)
+        survey_id, score = clicked_rating(click)
+        prompt = await self._surveys.open_form(survey_id, click.user_id)
         form = build_survey_form(
             SurveyFormView(
                 survey_id=prompt.survey_id,
                 issue_id=prompt.issue_id,
                 issue_title=prompt.issue_title,
-                preselected=click.score,
+                preselected=score,
                 dm_channel=click.channel_id,
                 dm_ts=click.message_ts,
             )
@@ -116,34 +97,18 @@ class SurveyListeners:
     async def submit(self, ack: Any, body: dict[str, Any], client: Any) -> None:
         """Click two: store the answer, then thank in place of the DM's buttons."""
         await ack()
-        user = (body.get("user") or {}).get("id")
-        metadata_channel = _metadata_channel(body)
+        submission = parse_submission(body)
+        user = submission.user_id
         try:
-            submission = SurveySubmission.from_body(body)
-            answered = await self._surveys.answer(submission.survey_id, submission.user_id, submission.scores)
+            answer = SurveyAnswer.read(submission)
+            answered = await self._surveys.answer(answer.survey_id, user, answer.scores)
         except Exception as error:  # noqa: BLE001 - a form has no response_url: tell the user in the DM
-            await _tell_in_dm(client, metadata_channel, user, describe_error(error, user))
+            message = describe_error(error, user)
+            await tell_submitter(client, user, message, submission.metadata.channel_id, by_dm=False)
             return
-        if submission.dm_channel and submission.dm_ts:
+        if answer.dm_channel and answer.dm_ts:
             text, blocks = build_survey_thanks(answered.issue_id, answered.issue_title, answered.scores)
             try:
-                await client.chat_update(channel=submission.dm_channel, ts=submission.dm_ts, text=text, blocks=blocks)
+                await client.chat_update(channel=answer.dm_channel, ts=answer.dm_ts, text=text, blocks=blocks)
             except SlackApiError as error:  # the answer is stored; a stale DM is cosmetic
-                log.warning("could not update survey DM %s/%s: %s", submission.dm_channel, submission.dm_ts, error)
-
-
-def _metadata_channel(body: dict[str, Any]) -> str | None:
-    try:
-        return json.loads((body.get("view") or {}).get("private_metadata") or "{}").get("channel")
-    except (ValueError, AttributeError):
-        return None
-
-
-async def _tell_in_dm(client: Any, channel: str | None, user: str | None, message: str) -> None:
-    if not channel or not user:
-        return
-    try:
-        await client.chat_postEphemeral(channel=channel, user=user, text=message)
-    except SlackApiError:
-        log.warning("could not tell %s about a survey refusal", user, exc_info=True)
-
+                log.warning("could not update survey DM %s/%s: %s", answer.dm_channel, answer.dm_ts, error)

@@ -6,7 +6,7 @@ from typing import AsyncIterator
 
 import pytest
 
-from handlers.issues.modals import ModalOrigin
+from handlers.slack.metadata import encode_metadata
 from slack_standin import SlackStandIn
 from tests.harness import RunningBot, start_bot, stop_bot, test_config
 from tests.integration.escalation_support import (
@@ -66,7 +66,7 @@ async def test_reopen_without_the_role_is_refused(guarded_bot: RunningBot) -> No
 async def test_a_forged_escalation_submission_without_the_role_is_refused(guarded_bot: RunningBot) -> None:
     bot = guarded_bot
     issue_id, _ = await open_issue(bot)
-    view = {"callback_id": "escalation.modal", "private_metadata": ModalOrigin(issue_id, "C0LOCAL", "1.1").encode()}
+    view = {"callback_id": "escalation.modal", "private_metadata": encode_metadata(issue=issue_id, channel="C0LOCAL", ts="1.1")}
     status, answer = await submit_escalation(bot, view, "U0MALLORY")
     assert status == 200 and answer == ""
     [told] = await bot.standin.wait_for("chat.postEphemeral", count=1)

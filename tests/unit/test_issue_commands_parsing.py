@@ -1,4 +1,4 @@
-"""`/issue` text and the new-issue modal's state, parsed without Slack."""
+"""`/issue` text and the new-issue modal's inputs, parsed without Slack."""
 
 from __future__ import annotations
 
@@ -13,11 +13,12 @@ from handlers.issues.command_parsing import (
     ListCommand,
     NewCommand,
     ShowCommand,
-    parse_command,
+    parse_issue_command,
     parse_more_value,
     parse_new_issue,
     valid_link,
 )
+from handlers.slack.payloads import FormValues
 from handlers.errors import InvalidInput
 from handlers.issues.log import NewIssue
 from handlers.issues.queries import IssueFilter, StatusScope
@@ -26,32 +27,32 @@ ME = "U0ME"
 
 
 def test_subcommands_and_their_arguments() -> None:
-    assert parse_command("", ME) == HelpCommand()
-    assert parse_command("HELP", ME) == HelpCommand()
-    assert parse_command("new", ME) == NewCommand()
-    assert parse_command("show #12", ME) == ShowCommand(12)
-    assert parse_command("assign 12 <@U0ANN|ann>", ME) == AssignCommand(12, "U0ANN")
-    assert parse_command("assign 12 <@W0ANN>", ME) == AssignCommand(12, "W0ANN")
-    assert parse_command("assign 12 me", ME) == AssignCommand(12, ME)
-    assert parse_command("comment 7   restarted it,\n  twice", ME) == CommentCommand(7, "restarted it,\n  twice")
-    assert parse_command("export", ME) == ExportCommand("")
-    assert parse_command("export 2026-11-01..2026-11-15", ME) == ExportCommand("2026-11-01..2026-11-15")
+    assert parse_issue_command("", ME) == HelpCommand()
+    assert parse_issue_command("HELP", ME) == HelpCommand()
+    assert parse_issue_command("new", ME) == NewCommand()
+    assert parse_issue_command("show #12", ME) == ShowCommand(12)
+    assert parse_issue_command("assign 12 <@U0ANN|ann>", ME) == AssignCommand(12, "U0ANN")
+    assert parse_issue_command("assign 12 <@W0ANN>", ME) == AssignCommand(12, "W0ANN")
+    assert parse_issue_command("assign 12 me", ME) == AssignCommand(12, ME)
+    assert parse_issue_command("comment 7   restarted it,\n  twice", ME) == CommentCommand(7, "restarted it,\n  twice")
+    assert parse_issue_command("export", ME) == ExportCommand("")
+    assert parse_issue_command("export 2026-11-01..2026-11-15", ME) == ExportCommand("2026-11-01..2026-11-15")
 
 
 def test_unknown_subcommands_answer_with_usage() -> None:
-    command = parse_command("frobnicate 12", ME)
+    command = parse_issue_command("frobnicate 12", ME)
     assert isinstance(command, HelpCommand) and "/issue frobnicate" in (command.problem or "")
 
 
 def test_list_words_in_any_order_and_case() -> None:
-    command = parse_command("list mine HIGH database", ME)
+    command = parse_issue_command("list mine HIGH database", ME)
     assert command == ListCommand(IssueFilter(StatusScope.OPEN, True, (Priority.HIGH,), (Category.DATABASE,)))
-    assert parse_command("list", ME) == ListCommand(IssueFilter())
-    both = parse_command("ls db all low high third-party low", ME)
+    assert parse_issue_command("list", ME) == ListCommand(IssueFilter())
+    both = parse_issue_command("ls db all low high third-party low", ME)
     assert isinstance(both, ListCommand)
     assert both.filter == IssueFilter(StatusScope.ALL, False, (Priority.LOW, Priority.HIGH), (Category.DATABASE, Category.THIRD_PARTY))
     assert both.filter.words() == "all low high database third-party"
-    assert parse_command("list resolved", ME).filter.scope is StatusScope.RESOLVED  # type: ignore[union-attr]
+    assert parse_issue_command("list resolved", ME).filter.scope is StatusScope.RESOLVED  # type: ignore[union-attr]
 
 
 def test_filters_describe_themselves() -> None:
@@ -75,7 +76,7 @@ def test_filters_describe_themselves() -> None:
 )
 def test_mistakes_are_explained(text: str, message: str) -> None:
     with pytest.raises(InvalidInput, match=message):
-        parse_command(text, ME)
+        parse_issue_command(text, ME)
 
 
 def test_next_page_button_value_round_trips() -> None:
@@ -86,13 +87,13 @@ def test_next_page_button_value_round_trips() -> None:
 
 
 def _values(title="Disk full", description="On build-3", priority="High", category="infrastructure", link=None):  # type: ignore[no-untyped-def]
-    return {
+    return FormValues({
         "issue_new.title": {"value": {"type": "plain_text_input", "value": title}},
         "issue_new.description": {"value": {"type": "plain_text_input", "value": description}},
         "issue_new.priority": {"value": {"type": "static_select", "selected_option": {"value": priority} if priority else None}},
         "issue_new.category": {"value": {"type": "static_select", "selected_option": {"value": category} if category else None}},
         "issue_new.link": {"value": {"type": "url_text_input", "value": link}},
-    }
+    })
 
 
 def test_the_modal_becomes_a_new_issue() -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from handlers.slack.blockkit import SECTION_TEXT_LIMIT
 from handlers.issues.command_parsing import parse_new_issue
+from handlers.slack.payloads import FormValues
 from handlers.periods import parse_period
 from handlers.questions.blocks import (
     build_gaps,
@@ -126,7 +127,7 @@ def test_ticket_modal_is_the_issue_form_prefilled() -> None:
     # What Slack sends back on submit is what /issue new's parser reads.
     values = {block_id: {"value": {"value": element.get("initial_value"), "selected_option": element.get("initial_option")}}
               for block_id, element in inputs.items()}
-    parsed = parse_new_issue(values)
+    parsed = parse_new_issue(FormValues(values))
     assert not isinstance(parsed, dict) and parsed.category.value == "infrastructure"
 
 

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from handlers.questions.article_modal import build_article_modal, page_request, paginate, split_mrkdwn
+from handlers.slack.metadata import ModalMetadata
 from handlers.questions.parsing import KbSubcommand, clean_question, parse_kb_command, wants_usage
 from handlers.questions.service import gap_key, group_questions
 from knowledge_base import KnowledgeBase
@@ -72,12 +73,12 @@ def test_long_articles_are_paged_with_buttons_that_name_the_page(tmp_path: Path)
     assert not check_view(first) and len(first["blocks"]) <= 100
     nav = first["blocks"][-1]
     assert [e["value"] for e in nav["elements"]] == ["1"]
-    assert page_request(first, "1") == (article.article_id, 1)
+    assert page_request(ModalMetadata.decode(first["private_metadata"]), "1") == (article.article_id, 1)
     last = build_article_modal(article, 99)
     assert [e["text"]["text"] for e in last["blocks"][-1]["elements"]] == ["← Previous page"]
     assert "page" in last["blocks"][1]["elements"][0]["text"]
     assert len(json.dumps(first)) < 250_000
-    assert page_request({"private_metadata": "nope"}, "1") is None
+    assert page_request(ModalMetadata.decode("nope"), "1") is None
     assert len(paginate(["x"] * 300)) == 4
 
 

@@ -1,13 +1,13 @@
-"""The Resolve modal and what modals opened from issue buttons carry, on their dict output."""
+"""The Resolve modal on its dict output, and its answers read back from a submission."""
 
 from __future__ import annotations
 
-import pytest
 from slack_sdk.models.views import View
 
 from handlers.issues.resolve_modal import ROOT_CAUSE_CATEGORIES, ResolveForm, build_resolve_modal
-from handlers.issues.modals import ModalOrigin, selected_value, state_values, text_value
-from handlers.errors import InvalidInput
+from handlers.issues.buttons import Resolution
+from handlers.slack.metadata import ModalMetadata, encode_metadata
+from handlers.slack.payloads import FormValues, Submission
 
 
 def test_resolve_modal_asks_for_resolution_and_root_cause_and_is_valid_for_slack() -> None:
@@ -32,27 +32,16 @@ def test_an_unknown_category_is_not_preselected() -> None:
     assert "initial_option" not in category["element"]
 
 
-def test_modal_origin_round_trips_and_refuses_garbage() -> None:
-    origin = ModalOrigin(12, "C0LOCAL", "1.2")
-    assert ModalOrigin.decode(origin.encode()) == origin
-    assert ModalOrigin.decode('{"issue": "3"}') == ModalOrigin(3)
-    for bad in ("", "not json", '{"issue": "x"}', "[]", '{"channel": "C1"}'):
-        with pytest.raises(InvalidInput):
-            ModalOrigin.decode(bad)
-
-
-def test_state_values_read_inputs_selects_and_radios() -> None:
-    view = {
-        "state": {
-            "values": {
-                "a": {"a": {"type": "plain_text_input", "value": "  hello  "}},
-                "b": {"b": {"type": "static_select", "selected_option": {"value": "database"}}},
-                "c": {"c": {"type": "radio_buttons", "selected_option": None}},
-                "d": {"d": {"type": "plain_text_input", "value": None}},
-            }
-        }
+def test_the_resolution_is_read_from_the_submission_and_checked() -> None:
+    values = {
+        "resolve.resolution": {"resolve.resolution": {"type": "plain_text_input", "value": "  Restarted  "}},
+        "resolve.root_cause_category": {"resolve.root_cause_category": {"type": "static_select", "selected_option": {"value": "database"}}},
+        "resolve.root_cause": {"resolve.root_cause": {"type": "plain_text_input", "value": None}},
     }
-    values = state_values(view)
-    assert text_value(values, "a") == "hello" and text_value(values, "d") == "" and text_value(values, "zz") == ""
-    assert selected_value(values, "b") == "database" and selected_value(values, "c") == ""
-    assert state_values({}) == {}
+    metadata = encode_metadata(issue=12, channel="C0LOCAL", ts="1.2")
+    answers = Resolution.read(Submission("issue.resolve.modal", "U0A", FormValues(values), ModalMetadata.decode(metadata)))
+    assert answers == Resolution(12, "Restarted", "database", "") and answers.problems() == {}
+
+    lost = Resolution.read(Submission("issue.resolve.modal", "U0A", FormValues({}), ModalMetadata.decode("[]")))
+    assert lost.issue_id is None
+    assert set(lost.problems()) == {"resolve.resolution", "resolve.root_cause_category"}

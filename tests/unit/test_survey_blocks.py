@@ -23,7 +23,8 @@ from handlers.surveys.blocks import (
     build_survey_request,
     build_survey_thanks,
 )
-from handlers.surveys.listeners import RatingClick, SurveySubmission
+from handlers.slack.payloads import parse_click, parse_submission
+from handlers.surveys.listeners import SurveyAnswer, clicked_rating
 from handlers.surveys.service import SurveyService, is_slack_user
 from slack_standin.signing import block_actions_body, view_submission_body
 from storage.models import Issue
@@ -99,11 +100,13 @@ def test_low_score_alert_names_issue_person_scores_and_comment() -> None:
 
 def test_rating_click_and_submission_parse_slack_payloads() -> None:
     body = block_actions_body("survey.rate.4", "41", user_id="U0A", channel_id="D0X", message_ts="1.2")
-    click = RatingClick.from_body(_payload(body))
-    assert (click.survey_id, click.score, click.user_id) == (41, 4, "U0A")
+    click = parse_click(_payload(body))
+    assert clicked_rating(click) == (41, 4) and click.user_id == "U0A"
     assert (click.channel_id, click.message_ts) == ("D0X", "1.2")
     with pytest.raises(InvalidInput):
-        RatingClick.from_body(_payload(block_actions_body("survey.rate.4", "41; drop", user_id="U0A")))
+        clicked_rating(parse_click(_payload(block_actions_body("survey.rate.4", "41; drop", user_id="U0A"))))
+    with pytest.raises(InvalidInput):
+        clicked_rating(parse_click(_payload(block_actions_body("survey.rate.9", "41", user_id="U0A"))))
 
     radio = lambda n: {"type": "radio_buttons", "selected_option": {"value": str(n)}}  # noqa: E731
     values = {
@@ -113,15 +116,15 @@ def test_rating_click_and_submission_parse_slack_payloads() -> None:
         "survey.comment": {"text": "  fine  "},
     }
     metadata = json.dumps({"survey": 41, "channel": "D0X", "ts": "1.2"})
-    submission = SurveySubmission.from_body(_payload(view_submission_body("survey.submit", values, "U0A", metadata)))
-    assert submission.scores == SurveyScores(2, 3, 4, "fine") and submission.scores.lowest == 2
-    assert (submission.survey_id, submission.dm_channel, submission.dm_ts) == (41, "D0X", "1.2")
+    answer = SurveyAnswer.read(parse_submission(_payload(view_submission_body("survey.submit", values, "U0A", metadata))))
+    assert answer.scores == SurveyScores(2, 3, 4, "fine") and answer.scores.lowest == 2
+    assert (answer.survey_id, answer.dm_channel, answer.dm_ts) == (41, "D0X", "1.2")
 
     values["survey.speed"] = {"score": radio(9)}
     with pytest.raises(InvalidInput):
-        SurveySubmission.from_body(_payload(view_submission_body("survey.submit", values, "U0A", metadata)))
+        SurveyAnswer.read(parse_submission(_payload(view_submission_body("survey.submit", values, "U0A", metadata))))
     with pytest.raises(InvalidInput):
-        SurveySubmission.from_body(_payload(view_submission_body("survey.submit", values, "U0A", "not json")))
+        SurveyAnswer.read(parse_submission(_payload(view_submission_body("survey.submit", values, "U0A", "not json"))))
 
 
 def _issue(**fields: object) -> Issue:
