@@ -14,8 +14,8 @@ from delivery.settings import DeliverySettings
 from handlers.alerts.settings import AlertRouting
 from handlers.autofix.runbooks import Runbooks
 from handlers.escalations.teams import Teams
-from handlers.performance.settings import PerformanceSettings
 from handlers.issues.settings import IssueLogSettings
+from handlers.performance.settings import PerformanceSettings
 from handlers.roles import RoleSettings
 from handlers.summaries.settings import ReportSettings
 from handlers.surveys.settings import SurveySettings

@@ -6,10 +6,9 @@ Nothing else in opsbot reads environment variables: everything below is passed d
 from __future__ import annotations
 
 from pathlib import Path
-
-from pydantic import Field, SecretStr, ValidationError, field_validator
 from typing import Annotated
 
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
