@@ -26,6 +26,7 @@ from bot.opsbot import OPSBOT, Opsbot
 from bot.settings import Settings, SettingsError
 from core.metrics import Metrics
 from core.scheduler import Scheduler
+from delivery.channels import ChannelFallback
 from delivery.outbox import OutboxWriter
 from delivery.worker import DeliveryWorker
 from handlers import (
@@ -142,6 +143,7 @@ def create_app(
         build_issue_message,
         metrics,
         clock=clock,
+        channel_fallback=ChannelFallback(config.default_channel, config.roles.admin),
     )
     worker_holder.append(worker)
     survey_service = SurveyService(

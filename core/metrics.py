@@ -34,6 +34,13 @@ class Metrics:
             "Slack requests acknowledged without acting: Events API retries and replayed requests.",
             registry=self.registry,
         )
+        self.channel_fallbacks = Counter(
+            "opsbot_channel_fallbacks",
+            "Messages posted to the default channel because their own channel cannot take them (the bot is not "
+            "in it and cannot join: private, archived or missing), by channel and Slack's reason.",
+            ["channel", "reason"],
+            registry=self.registry,
+        )
         self.outbox_depth = Gauge(
             "opsbot_outbox_depth", "Slack calls waiting in the outbox.", registry=self.registry
         )

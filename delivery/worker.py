@@ -32,6 +32,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from delivery.settings import DeliverySettings
+from delivery.channels import ChannelDirectory, ChannelFallback, ChannelRescue, prepend_notice
 from delivery.claims import IssueRenderer, OutboxClaimer, Prepared, ViewLoader
 from delivery.outcomes import DeliveryRecorder, Outcome, RetryPolicy
 from delivery.rate_limits import ChannelPacer, RateLimited, RateLimitPaused, RateLimits, retry_after_seconds
@@ -78,6 +79,7 @@ class DeliveryWorker:
         *,
         clock: Callable[[], datetime] = utcnow,
         max_in_flight: int | None = None,
+        channel_fallback: ChannelFallback | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._render_issue_message = render_issue
@@ -107,6 +109,13 @@ class DeliveryWorker:
             "Outbox items given up on (kept for inspection), by operation and reason: render, refused, exhausted.",
             ["operation", "reason"],
             registry=metrics.registry,
+        )
+        # A channel without the bot is joined, or its messages go to the default channel (delivery.channels).
+        self._channels = (
+            ChannelRescue(channel_fallback, ChannelDirectory(client, call=self._call), self._call, client,
+                          metrics.channel_fallbacks)
+            if channel_fallback is not None
+            else None
         )
 
     def handle(self, operation: str, perform: Performer) -> None:
@@ -256,6 +265,10 @@ class DeliveryWorker:
             raise _RenderFailed(f"render failed: {error!r}") from error
         if prepared.message is not None:
             channel, ts = prepared.message
+            notice = self._channels.notice_for(view.issue.channel) if self._channels and view.issue.channel else None
+            if notice is not None:  # the message stands in the default channel: it keeps saying why
+                moved = prepend_notice({"text": text, "blocks": blocks}, notice)
+                text, blocks = moved["text"], moved["blocks"]
             try:
                 await self._pace("chat.update", channel)
                 await self._call("chat.update", channel, self._client.chat_update, channel=channel, ts=ts, text=text,
@@ -295,24 +308,41 @@ class DeliveryWorker:
         await self._pace("chat.postMessage", channel)
         if not await self._attempts.submit((item.ordering_key, attempt_key(item), channel, thread_ts)):
             raise _LostClaim(item.ordering_key)
-        try:
-            response = await self._call(
+
+        posted_to = [channel]
+
+        async def send(target: str, body: dict[str, Any]) -> Any:
+            posted_to[0] = target
+            if target != channel:  # moved to the default channel: a retry looks for the marker there
+                await self._pace("chat.postMessage", target)
+                if not await self._attempts.submit((item.ordering_key, attempt_key(item), target, thread_ts)):
+                    raise _LostClaim(item.ordering_key)
+            return await self._call(
                 "chat.postMessage",
-                channel,
+                target,
                 self._client.chat_postMessage,
-                channel=channel,
-                text=payload["text"],
-                blocks=payload.get("blocks"),
+                channel=target,
+                text=body["text"],
+                blocks=body.get("blocks"),
                 thread_ts=thread_ts,
                 metadata=marker,
                 unfurl_links=False,
                 unfurl_media=False,
             )
+
+        try:
+            try:
+                response = await send(channel, payload)
+            except SlackApiError as error:
+                if self._channels is None or thread_ts is not None or item.operation == SlackOperation.DIRECT_MESSAGE:
+                    raise
+                response = await self._channels.rescue(channel, error, payload, send)
         except RateLimited as limited:
             if prepared.attempt is None:
                 limited.settles = attempt_key(item)  # a 429 stored nothing, and no earlier attempt is pending
             raise
-        self._channel_ids[channel] = response["channel"]
+        if posted_to[0] == channel:
+            self._channel_ids[channel] = response["channel"]
         return response["channel"], response["ts"], False
 
     async def _pace(self, method: str, channel: str) -> None:
