@@ -1,6 +1,7 @@
 """What runs beside the HTTP server, started and stopped in one place (aiohttp's cleanup_ctx).
 
-Start: the knowledge base begins loading (a thread; the server answers meanwhile), the database is
+Start: Slack is asked whether the token works (a wrong one stops start-up, bot.slack_checks) and
+which configured channels the bot cannot use; the knowledge base begins loading (a thread; the server answers meanwhile), the database is
 migrated, then the supervisor starts the delivery worker, every periodic job, the KPI check and the
 auto-fix runs' owner. Stop: the supervisor stops them newest first, each finishing what it holds
 within its grace period; the knowledge base's watcher stops last; the engines are disposed.
@@ -14,6 +15,7 @@ from typing import AsyncIterator, Awaitable, Callable
 from aiohttp import web
 
 from bot.opsbot import OPSBOT, Opsbot
+from bot.slack_checks import check_channels, check_token
 from core.supervisor import Supervisor
 from storage.migrations import upgrade_to_head
 
@@ -24,6 +26,12 @@ DELIVERY_GRACE_SECONDS = 15.0  # a post in flight finishes (Slack answers within
 async def background(app: web.Application) -> AsyncIterator[None]:
     """The cleanup_ctx that owns every background task of the app."""
     opsbot = app[OPSBOT]
+    try:
+        await check_token(opsbot.slack_app.client)
+    except BaseException:
+        await _dispose(opsbot)
+        raise
+    await check_channels(opsbot.slack_app.client, opsbot.config)
     supervisor = Supervisor()
     app[SUPERVISOR] = supervisor
     supervisor.start("knowledge", opsbot.knowledge.run)  # first: it loads while migrations run

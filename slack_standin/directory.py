@@ -7,6 +7,7 @@ conversations.members, in Slack's shapes and with Slack's refusals (`users_not_f
 
 from __future__ import annotations
 
+import base64
 import copy
 from typing import Any
 
@@ -48,7 +49,17 @@ def list_conversations(ws: Workspace, args: dict[str, Any], origin: str) -> dict
         visible = kind == "public_channel" or BOT_USER_ID in conversation.members
         if kind in types and visible and not (exclude_archived and conversation.is_archived):
             found.append(conversation.info())
-    return {"ok": True, "channels": found, "response_metadata": {"next_cursor": ""}}
+    # Paged like Slack (limit up to 1,000, default 100), the cursor opaque: here it names the id after the page.
+    found.sort(key=lambda channel: channel["id"])
+    cursor = str(args.get("cursor") or "")
+    if cursor:
+        after = base64.urlsafe_b64decode(cursor.encode()).decode().removeprefix("after:")
+        found = [channel for channel in found if channel["id"] > after]
+    limit = max(1, min(int(args.get("limit") or 100), 1000))
+    page = found[:limit]
+    more = len(found) > limit
+    next_cursor = base64.urlsafe_b64encode(f"after:{page[-1]['id']}".encode()).decode() if more else ""
+    return {"ok": True, "channels": page, "response_metadata": {"next_cursor": next_cursor}}
 
 
 def join_conversation(ws: Workspace, args: dict[str, Any], origin: str) -> dict[str, Any]:
