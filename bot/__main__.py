@@ -10,7 +10,9 @@ public, so unless HOST is set it binds 127.0.0.1 only.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -23,6 +25,7 @@ from bot.config import ConfigError, OpsConfig, load_config
 from bot.server import ConnectionLimits, GuardedTCPSite, make_runner
 from bot.settings import Settings, SettingsError, load_settings
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOCAL_BOT_TOKEN = "xoxb-local"
 LOCAL_SIGNING_SECRET = "local-signing-secret"
 LOCAL_WEBHOOK_TOKEN = "local-dev-token"
@@ -113,14 +116,32 @@ async def serve(settings: Settings) -> None:
         _furnish(standin, config)
     else:
         config = load_config(settings.opsbot_config)
-    app = create_app(settings, config)
-    limits = ConnectionLimits(
-        head_timeout=settings.http_head_timeout_seconds, max_connections=settings.http_max_connections
-    )
-    runner = make_runner(app, limits)
-    await runner.setup()
-    site = GuardedTCPSite(runner, settings.host, settings.port, limits)
-    await site.start()
+    try:
+        _check_kb_paths(settings.kb_paths)
+        try:
+            app = create_app(settings, config)
+        except OSError as error:  # the SQLite file's folder cannot be made
+            if not settings.database_url.startswith("sqlite"):
+                raise
+            raise SettingsError(
+                f"invalid setting DATABASE_URL: cannot create {error.filename}: {error.strerror or error}"
+            ) from None
+        limits = ConnectionLimits(
+            head_timeout=settings.http_head_timeout_seconds, max_connections=settings.http_max_connections
+        )
+        runner = make_runner(app, limits)
+        await runner.setup()  # start-up checks (database, Slack token, channels), migrations, background tasks
+        site = GuardedTCPSite(runner, settings.host, settings.port, limits)
+        try:
+            await site.start()
+        except OSError as error:
+            await runner.cleanup()
+            why = "already in use" if error.errno == errno.EADDRINUSE else (error.strerror or str(error))
+            raise SettingsError(f"invalid setting PORT: cannot listen on {settings.host}:{settings.port}: {why}") from None
+    except BaseException:
+        if standin is not None:
+            await standin.stop()
+        raise
     if standin is not None:
         bot_url = f"http://127.0.0.1:{site.bound_port}"
         standin.connect_app(
@@ -146,11 +167,30 @@ async def serve(settings: Settings) -> None:
         await standin.stop()
 
 
+def _log_level(name: str) -> int:
+    level = logging.getLevelName(name.strip().upper())
+    if not isinstance(level, int):
+        raise SettingsError(f"invalid setting LOG_LEVEL: {name!r} is not one of {', '.join(LOG_LEVELS)}")
+    return level
+
+
+def _check_kb_paths(paths: list[Path]) -> None:
+    """Each KB_PATHS entry must be a folder (or file) we can read: found now, not when the first question comes."""
+    for path in paths:
+        try:
+            if path.is_dir():
+                os.listdir(path)
+            else:
+                path.open("rb").close()
+        except OSError as error:
+            raise SettingsError(f"invalid setting KB_PATHS: cannot read {path}: {error.strerror or error}") from None
+
+
 def main() -> int:
     try:
         settings = load_settings()
         logging.basicConfig(
-            level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+            level=_log_level(settings.log_level), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
         asyncio.run(serve(settings))
     except (SettingsError, ConfigError) as error:

@@ -13,20 +13,24 @@ import asyncio
 from typing import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
+from sqlalchemy.engine import make_url
 
 from bot.opsbot import OPSBOT, Opsbot
+from bot.settings import SettingsError
 from bot.slack_checks import check_channels, check_token
 from core.supervisor import Supervisor
 from storage.migrations import upgrade_to_head
 
 SUPERVISOR = web.AppKey("supervisor", Supervisor)
 DELIVERY_GRACE_SECONDS = 15.0  # a post in flight finishes (Slack answers within the client timeout)
+DATABASE_CHECK_SECONDS = 15.0
 
 
 async def background(app: web.Application) -> AsyncIterator[None]:
     """The cleanup_ctx that owns every background task of the app."""
     opsbot = app[OPSBOT]
     try:
+        await _check_database(opsbot)
         await check_token(opsbot.slack_app.client)
     except BaseException:
         await _dispose(opsbot)
@@ -49,6 +53,34 @@ async def background(app: web.Application) -> AsyncIterator[None]:
     yield
     await supervisor.stop()
     await _dispose(opsbot)
+
+
+async def _check_database(opsbot: Opsbot) -> None:
+    """One connection before anything else: an unreachable database is one line naming host and database.
+
+    Only connecting is checked here; a migration that fails afterwards is a bug and keeps its traceback.
+    """
+    try:
+        async with asyncio.timeout(DATABASE_CHECK_SECONDS):
+            async with opsbot.engine.connect():
+                pass  # checking a connection out of the pool opens it: that is the whole check
+    except Exception as error:  # noqa: BLE001 - whatever the driver raises, the newcomer gets one line
+        raise SettingsError(_database_unreachable(opsbot.settings.database_url, error)) from None
+
+
+def _database_unreachable(database_url: str, error: BaseException) -> str:
+    url = make_url(database_url)
+    cause = getattr(error, "orig", None) or error  # SQLAlchemy wraps the driver's error
+    reason = (str(cause).strip().splitlines() or [""])[0] or type(cause).__name__
+    if isinstance(cause, TimeoutError):
+        reason = f"no answer within {DATABASE_CHECK_SECONDS:g} s"
+    if url.password:
+        reason = reason.replace(str(url.password), "***")  # never shown, even if a driver echoes it
+    if url.get_backend_name() == "sqlite":
+        where = f"the SQLite file {url.database}"
+    else:
+        where = f"database {url.database!r} on {url.host}:{url.port or 5432}"
+    return f"invalid setting DATABASE_URL: cannot reach {where}: {reason}"
 
 
 def _delivering(opsbot: Opsbot) -> Callable[[asyncio.Event], Awaitable[None]]:
