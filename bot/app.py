@@ -59,7 +59,8 @@ from handlers.issues.service import IssueService
 from handlers.slack.listeners import report_listener_error
 from handlers.questions.loader import KnowledgeBaseLoader
 from handlers.questions.service import QuestionService
-from handlers.roles import RoleChecker
+from handlers.people import PeopleDirectory
+from handlers.roles import Role, RoleChecker
 from handlers.slack.receipts import SlackReceipts
 from handlers.summaries.daily import DailyReport
 from handlers.summaries.service import SummaryService
@@ -143,7 +144,7 @@ def create_app(
         build_issue_message,
         metrics,
         clock=clock,
-        channel_fallback=ChannelFallback(config.default_channel, config.roles.admin),
+        channel_fallback=ChannelFallback(config.default_channel, partial(roles.members, Role.ADMIN)),
     )
     worker_holder.append(worker)
     survey_service = SurveyService(
@@ -225,6 +226,7 @@ def create_app(
         receipts=receipts,
         signature_verifier=SignatureVerifier(signing_secret),
         performance=kpi_reports,
+        resolve_people=partial(_resolve_people, PeopleDirectory(bolt_client), roles, teams),
     )
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     app[OPSBOT] = opsbot
@@ -273,6 +275,13 @@ def _escalations(
     lifecycle.on_resolved.append(chains.on_resolved)
     scheduler.every(CHAIN_INTERVAL_SECONDS, "escalation-chains", chains.advance)
     return service, chains
+
+
+async def _resolve_people(people: PeopleDirectory, roles: RoleChecker, teams: TeamDirectory) -> None:
+    """Wherever the config names a person by email, the features hold the user id from start-up on."""
+    ids = await people.resolve([*roles.people(), *teams.people()])
+    roles.use_user_ids(ids)
+    teams.use_user_ids(ids)
 
 
 async def _acknowledge_unhandled_event(ack: Callable[[], Awaitable[None]]) -> None:

@@ -10,6 +10,7 @@ within its grace period; the knowledge base's watcher stops last; the engines ar
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
@@ -20,6 +21,8 @@ from bot.settings import SettingsError
 from bot.slack_checks import check_channels, check_token
 from core.supervisor import Supervisor
 from storage.migrations import upgrade_to_head
+
+log = logging.getLogger(__name__)
 
 SUPERVISOR = web.AppKey("supervisor", Supervisor)
 DELIVERY_GRACE_SECONDS = 15.0  # a post in flight finishes (Slack answers within the client timeout)
@@ -35,6 +38,11 @@ async def background(app: web.Application) -> AsyncIterator[None]:
     except BaseException:
         await _dispose(opsbot)
         raise
+    if opsbot.resolve_people is not None:
+        try:
+            await opsbot.resolve_people()
+        except Exception:  # noqa: BLE001 - Slack down: ids keep working, emails match nobody until a restart
+            log.warning("could not look up the people the config names by email", exc_info=True)
     await check_channels(opsbot.slack_app.client, opsbot.config)
     supervisor = Supervisor()
     app[SUPERVISOR] = supervisor

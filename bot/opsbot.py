@@ -3,6 +3,7 @@ tests reach everything through it."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -62,6 +63,8 @@ class Opsbot:
     receipts: SlackReceipts  # Slack deliveries already acted on (event retries, replays), across replicas
     signature_verifier: SignatureVerifier
     performance: performance.PerformanceFeature
+    # Emails the config names people by, looked up at start-up after the token check (handlers.people).
+    resolve_people: Callable[[], Awaitable[None]] | None = None
 
 
 OPSBOT = web.AppKey("opsbot", Opsbot)

@@ -102,7 +102,7 @@ class ChannelFallback:
     """Where a message goes when its channel cannot take it, and who hears about that."""
 
     default_channel: str
-    admins: Sequence[str] = ()
+    admins: Callable[[], Sequence[str]] = tuple  # read when needed: the config's emails become ids at start-up
 
 
 @dataclass
@@ -178,7 +178,7 @@ class ChannelRescue:
             f":warning: opsbot cannot post to {display(channel)} ({reason}), so its messages go to {display(default)}. "
             f"Invite the bot there (`/invite @opsbot` in {display(channel)}), or change the route in the opsbot config."
         )
-        for admin in self.fallback.admins:
+        for admin in self.fallback.admins():
             if not admin.startswith(("U", "W")):
                 continue  # a user group: its members are not looked up for this
             try:

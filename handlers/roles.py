@@ -1,4 +1,4 @@
-"""Who may do what: roles from the config, by Slack user id or user group id.
+"""Who may do what: roles from the config, by Slack user id, email (handlers.people) or user group id.
 
 Defaults are deliberate: with no responders named everyone may respond; with no operator named
 nobody may run auto-fix; with no manager named anyone may read summaries.
@@ -13,6 +13,7 @@ from pydantic import Field
 
 from core.settings_types import StrictModel
 from handlers.errors import PermissionDenied
+from handlers.people import replace_people
 
 GroupMembers = Callable[[str], Awaitable[set[str]]]
 
@@ -49,6 +50,19 @@ class RoleChecker:
 
     def _members(self, role: Role) -> list[str]:
         return list(getattr(self._settings, role.value))
+
+    def members(self, role: Role) -> list[str]:
+        """Who the config names for `role` (user ids, or group ids), emails resolved once people are."""
+        return self._members(role)
+
+    def people(self) -> list[str]:
+        return [person for role in Role for person in self._members(role)]
+
+    def use_user_ids(self, ids: dict[str, str]) -> None:
+        """Emails the config named replaced by their user ids (PeopleDirectory.resolve, at start-up)."""
+        self._settings = self._settings.model_copy(
+            update={role.value: replace_people(self._members(role), ids) for role in Role}
+        )
 
     async def has(self, user_id: str, role: Role) -> bool:
         if role in _OPEN_WHEN_UNCONFIGURED and not self._members(role):

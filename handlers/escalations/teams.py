@@ -7,7 +7,7 @@ category, all posting to the default channel, so escalating works before anyone 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from datetime import time as Time
 from typing import Annotated, Literal, Mapping
@@ -17,12 +17,13 @@ from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
 from core.settings_types import StrictModel, TimeZoneName
 from core.vocabulary import Category
+from handlers.people import USER_ID_OR_EMAIL, replace_people
 
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 WEEKDAYS: tuple[str, ...] = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 DEFAULT_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
 
-SlackUserId = Annotated[str, StringConstraints(pattern=r"^[UW][A-Z0-9]{2,}$")]
+SlackUserId = Annotated[str, StringConstraints(pattern=USER_ID_OR_EMAIL)]  # an email is looked up (handlers.people)
 SlackGroupId = Annotated[str, StringConstraints(pattern=r"^S[A-Z0-9]{2,}$")]
 TeamKey = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 
@@ -44,7 +45,7 @@ class OnCall(StrictModel):
     @model_validator(mode="after")
     def _one_way(self) -> "OnCall":
         if bool(self.user) == bool(self.rota):
-            raise ValueError("give either `user` (a fixed person) or `rota` (a list of Slack user ids)")
+            raise ValueError("give either `user` (a fixed person) or `rota` (a list of Slack user ids or emails)")
         if self.rota:
             if self.starts_on is None:
                 raise ValueError("a rota needs `starts_on`: the date the first person in the list took over")
@@ -174,6 +175,33 @@ class TeamDirectory:
             levels=tuple(settings.levels),
             pagerduty=settings.pagerduty,
         )
+
+    def people(self) -> list[str]:
+        """Everyone the teams name: on call (fixed or rota) and each level's users and on-call."""
+        found: list[str] = []
+        for team in self._teams.values():
+            for on_call in [team.on_call, *(level.on_call for level in team.levels)]:
+                if on_call is not None:
+                    found += [on_call.user] if on_call.user else on_call.rota
+            for level in team.levels:
+                found += level.users
+        return found
+
+    def use_user_ids(self, ids: dict[str, str]) -> None:
+        """Emails the config named replaced by their user ids (PeopleDirectory.resolve, at start-up)."""
+
+        def on_call(value: OnCall | None) -> OnCall | None:
+            if value is None:
+                return None
+            user = ids.get(value.user, value.user) if value.user else None
+            return value.model_copy(update={"user": user, "rota": replace_people(value.rota, ids)})
+
+        for key, team in self._teams.items():
+            levels = tuple(
+                level.model_copy(update={"users": replace_people(level.users, ids), "on_call": on_call(level.on_call)})
+                for level in team.levels
+            )
+            self._teams[key] = replace(team, on_call=on_call(team.on_call), levels=levels)
 
     @property
     def teams(self) -> list[Team]:
