@@ -254,7 +254,7 @@ def _annotations(alert: AlertLine) -> str:
     lines = [
         f"*{escape(key)}:* {alert_text_to_mrkdwn(truncate(value, 800))}"
         for key, value in sorted(alert.annotations.items())
-        if key not in urls and value
+        if key not in urls and value and not key.startswith("__")  # "__…": opsbot's own (Grafana values, image)
     ]
     return "*Annotations*\n" + "\n".join(lines) if lines else ""
 

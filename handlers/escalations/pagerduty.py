@@ -131,7 +131,7 @@ def build_trigger_event(notice: EscalationNotice, dedup_key: str) -> dict[str, A
             "reason": REASON_TEXT.get(notice.reason, notice.reason),
             "note": notice.note,
             "labels": dict(labels),
-            "annotations": dict(annotations),
+            "annotations": {key: value for key, value in annotations.items() if not key.startswith("__")},
         },
     }
     if labels.get("service") or labels.get("job"):
