@@ -3,7 +3,7 @@
 #   make run                 set up .venv if needed, then run the bot (python -m bot)
 #   make test                set up .venv and the Debian packages the tests use, then pytest
 #   make test PYTEST_ARGS='tests/unit -k blocks'
-#   make bench               run every bench/*.py (each prints its figures)
+#   make bench               run every bench/*.py (each prints its figures; installs wrk for ingest_wrk.py)
 #   make clean               remove caches and build leftovers (keeps .venv)
 #   make distclean           clean, and remove .venv too
 
@@ -35,7 +35,9 @@ test: install system-deps
 		fi; \
 	}
 
+# bench/ingest_wrk.py drives the bot with Debian's wrk: installed here, not on the test path.
 bench: install
+	@scripts/ensure-system-deps.sh wrk
 	@status=0; found=0; \
 	for script in bench/*.py; do \
 		[ -e "$$script" ] || continue; \
