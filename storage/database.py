@@ -2,7 +2,8 @@
 
 SQLite runs in WAL mode through a single pooled connection: every transaction is short, so
 queueing on SQLAlchemy's pool (an asyncio wait) beats SQLite's busy-timeout polling between
-connections, and it removes "database is locked" under load.
+connections, and it removes "database is locked" under load. Its connections are aiosqlite's with
+one trip to the connection's thread per statement (storage/sqlite_connection.py).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import NullPool
 
+from storage import sqlite_connection
+
 
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
@@ -31,7 +34,9 @@ def is_sqlite(url: str) -> bool:
 def create_engine(database_url: str, *, echo: bool = False) -> AsyncEngine:
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite":
-        return create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)
+        return create_async_engine(
+            url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True, connect_args=_POSTGRES_CONNECT_ARGS
+        )
 
     if url.database and url.database != ":memory:":
         Path(url.database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
@@ -39,6 +44,12 @@ def create_engine(database_url: str, *, echo: bool = False) -> AsyncEngine:
     _configure_sqlite(engine, pragmas=_WRITER_PRAGMAS, begin="BEGIN IMMEDIATE")
     return engine
 
+
+# asyncpg prepares every statement once per connection, and PostgreSQL then plans it generically after
+# five runs if that looks no worse: on a table still empty, as after a deploy, that plan is a sequential
+# scan, kept for the connection's life however the table grows (issue 13: the alert look-ups of a group
+# commit took 7 ms each, scanning 7,000 rows for none). Planning each run costs a fraction of that.
+_POSTGRES_CONNECT_ARGS = {"server_settings": {"plan_cache_mode": "force_custom_plan"}}
 
 # The writer takes the write lock up front (IMMEDIATE), so a read-then-write never fails half-way;
 # readers begin deferred transactions (a snapshot, no lock) and refuse writes. Only another process
@@ -50,6 +61,10 @@ _HEALTH_PRAGMAS = ("busy_timeout=700",)
 
 
 def _configure_sqlite(engine: AsyncEngine, *, pragmas: tuple[str, ...], begin: str) -> None:
+    @event.listens_for(engine.sync_engine, "do_connect")
+    def _one_hop_connection(_dialect: Any, _record: Any, _args: Any, kwargs: dict[str, Any]) -> None:
+        kwargs["async_creator_fn"] = sqlite_connection.connect  # the adapter awaits and wraps what it returns
+
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy decide when transactions begin (see _on_begin), as its docs recommend.
@@ -61,7 +76,7 @@ def _configure_sqlite(engine: AsyncEngine, *, pragmas: tuple[str, ...], begin: s
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql(begin)
+        connection.connection.driver_connection.defer_begin(begin)  # sent with the first statement
 
 
 def create_read_engine(database_url: str, writer: AsyncEngine) -> AsyncEngine:
