@@ -4,6 +4,12 @@ Known alerts are loaded with one query per source; new ones open issues (or join
 issue, see storms.py) with one multi-row INSERT; issues whose alerts all resolved are resolved with the
 issue repository's transition, the same conditional UPDATE a person's Resolve goes through, for the
 whole batch at once; events and outbox items are written with one statement per table.
+
+Every statement is a round trip (on SQLite a hop to the connection's thread), so what the group already
+knows is not asked again: the outbox items are held and written at the end in call order
+(OutboxBuffer, which also answers "is a render already last in line?" for the issues it holds items
+for), only issues where an alert resolved are counted for what still fires, and issues the storm plan
+already loaded are not read again. A storm's group commit is five statements, a group of new alerts seven.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from handlers.issues.lifecycle import IssueLifecycle
 from delivery.outbox import OutboxWriter
 from storage.models import OPEN_STATUSES, Alert, AlertStatus, Issue, IssueStatus
 from storage.repositories.alert import AlertRepository
-from storage.repositories.outbox import OutboxRepository
+from storage.repositories.outbox import OutboxBuffer
 from storage.repositories.issue import IssueRepository
 
 
@@ -56,12 +62,14 @@ class Ingestion:
         self.session = session
         self.issues = IssueRepository(session)
         self.alerts = AlertRepository(session)
-        self.outbox = OutboxRepository(session)
+        self.outbox = OutboxBuffer(session)
         self.batches = batches
         self.results = [IngestResult() for _ in batches]
         self.now = now
         self.known: dict[tuple[str, str], Alert] = {}
         self.touched: dict[int, int] = {}  # issue id -> delivery index that touched it first
+        self.resolving: set[int] = set()  # issues one of whose alerts resolved: they may have none firing
+        self.loaded: dict[int, Issue] = {}  # issues this transaction has read already
         self.refired: dict[int, list[IncomingAlert]] = {}  # issue id -> its alerts that fired again
         self.new_alerts: list[NewAlert] = []
         self.alert_rows: list[dict[str, Any]] = []
@@ -75,6 +83,7 @@ class Ingestion:
         await self.session.flush()  # the UPDATEs of known alerts, before counting what still fires
         if self.touched:
             await self._settle_issues()
+        await self.outbox.flush()
         await self.issues.add_events(self.event_rows)
         return self.results
 
@@ -116,6 +125,8 @@ class Ingestion:
                     alert.status = AlertStatus.RESOLVED
                     alert.ends_at = incoming.ends_at or self.now
                     result.resolved += 1
+                    if alert.issue_id is not None:
+                        self.resolving.add(alert.issue_id)
                 else:
                     result.ignored += 1  # Alertmanager repeats a resolved alert once more
                     continue
@@ -127,7 +138,9 @@ class Ingestion:
         config = self.config
         buckets = bucket_new_alerts(self.new_alerts, config.storm, config.channel_for)
         since = self.now - timedelta(seconds=config.storm.window_seconds)
-        plan = plan_storms(buckets, await self.issues.recent_in_groups(list(buckets), since), config.storm)
+        recent = await self.issues.recent_in_groups(list(buckets), since)
+        self.loaded.update((issue.id, issue) for issue in recent)
+        plan = plan_storms(buckets, recent, config.storm)
 
         openings: list[tuple[Bucket, list[NewAlert], bool]] = [(b, [new], False) for b, new in plan.singles]
         openings += [(bucket, bucket.alerts, True) for bucket in plan.new_groups]
@@ -156,6 +169,7 @@ class Ingestion:
             self.touched.setdefault(issue.id, bucket.alerts[0].delivery)
         await self.alerts.insert_many(self.alert_rows)
         if self.lifecycle.on_opened and issue_ids:
+            await self.outbox.flush()  # a hook may enqueue through a repository of its own: ours go first
             opened = await self.issues.get_many(issue_ids)
             for issue_id, (_, alerts, _) in zip(issue_ids, openings):
                 await self.lifecycle.opened(self.session, opened[issue_id], alerts[0].alert.source)
@@ -163,16 +177,20 @@ class Ingestion:
     async def _settle_issues(self) -> None:
         """After alerts changed: resolve issues where none still fires, and refresh their messages."""
         issue_ids = sorted(self.touched)
-        issues = await self.issues.get_many(issue_ids)
-        counts = await self.alerts.counts_for_issues(issue_ids)
+        issues = {issue_id: self.loaded[issue_id] for issue_id in issue_ids if issue_id in self.loaded}
+        issues.update(await self.issues.get_many([issue_id for issue_id in issue_ids if issue_id not in issues]))
+        # Only where an alert resolved can none be firing any more (a repeat or a join fires).
+        counts = await self.alerts.counts_for_issues(sorted(self.resolving))
         for issue_id, alerts in self.refired.items():
             if issue_id in issues and issues[issue_id].is_open:
                 self._raise_priority(issues[issue_id], alerts)  # a Warn that became Triggered
         resolving: dict[int, dict[str, Any]] = {}
         for issue_id in issue_ids:
             issue = issues.get(issue_id)
-            total, firing = counts.get(issue_id, (0, 0))
-            if issue is None or firing or not total or not issue.is_open:
+            if issue is None or issue_id not in counts:
+                continue
+            total, firing = counts[issue_id]
+            if firing or not total or not issue.is_open:
                 continue
             source = self.batches[self.touched[issue_id]].source
             resolving[issue_id] = {
@@ -191,6 +209,8 @@ class Ingestion:
             source = self.batches[delivery].source
             self._event(issue_id, source, "resolved", "All alerts resolved", {})
             await self.writer.thread_reply(self.outbox, issue_id, build_resolved_line(issues[issue_id], source))
+            if self.lifecycle.on_resolved:
+                await self.outbox.flush()  # a hook may enqueue through a repository of its own: ours go first
             await self.lifecycle.resolved(self.session, issues[issue_id], source)
             self.results[delivery].issues_resolved += 1
         await self.writer.render_issues(self.outbox, [i for i in issue_ids if i in issues])

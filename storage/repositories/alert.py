@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from sqlalchemy import case, func, insert, select
+from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.bulk import insert_rows
 
 from storage.models import (
     Alert,
     AlertStatus,
+)
+
+
+# Built once: every alert group commit runs it, and building a statement costs more than running it.
+_BY_FINGERPRINTS = select(Alert).where(
+    Alert.source == bindparam("source"), Alert.fingerprint.in_(bindparam("fingerprints", expanding=True))
 )
 
 
@@ -20,16 +28,16 @@ class AlertRepository:
     async def get_by_fingerprints(self, source: str, fingerprints: Sequence[str]) -> dict[str, Alert]:
         if not fingerprints:
             return {}
-        query = select(Alert).where(Alert.source == source, Alert.fingerprint.in_(list(fingerprints)))
-        return {alert.fingerprint: alert for alert in (await self.session.execute(query)).scalars()}
+        parameters = {"source": source, "fingerprints": list(fingerprints)}
+        return {alert.fingerprint: alert for alert in (await self.session.execute(_BY_FINGERPRINTS, parameters)).scalars()}
 
     async def add(self, alert: Alert) -> Alert:
         self.session.add(alert)
         return alert
 
     async def insert_many(self, rows: Sequence[dict[str, Any]]) -> None:
-        if rows:
-            await self.session.execute(insert(Alert), list(rows))
+        """One executemany (storage/bulk.py)."""
+        await insert_rows(self.session, Alert.__table__, rows)
 
     async def list_for_issue(self, issue_id: int, *, limit: int | None = None) -> Sequence[Alert]:
         query = select(Alert).where(Alert.issue_id == issue_id).order_by(Alert.id)

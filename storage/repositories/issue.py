@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Collection, Mapping, Sequence
 
-from sqlalchemy import Select, case, func, insert, literal, or_, select, text, update
+from sqlalchemy import Select, bindparam, case, func, literal, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
+from storage.bulk import insert_rows
 from storage.errors import NotFound
 from storage.models import OPEN_STATUSES, Issue, IssueEvent, IssueStatus, utcnow
 
@@ -24,6 +25,12 @@ COMMENT_KIND = "comment"
 
 
 TRANSITION_CHUNK = 500  # issues per conditional UPDATE: well within SQLite's 32,766 bound parameters
+# Built once: every alert group commit runs it, and building a statement costs more than running it.
+_RECENT_IN_GROUPS = (
+    select(Issue)
+    .where(Issue.group_key.in_(bindparam("group_keys", expanding=True)), Issue.reported_at >= bindparam("since"))
+    .order_by(Issue.id)
+)
 
 
 class IssueRepository:
@@ -101,7 +108,7 @@ class IssueRepository:
         if not rows:
             return []
         ids = await self._allocate_ids(len(rows))
-        await self.session.execute(insert(Issue), [{**row, "id": issue_id} for row, issue_id in zip(rows, ids)])
+        await insert_rows(self.session, Issue.__table__, [{**row, "id": issue_id} for row, issue_id in zip(rows, ids)])
         return ids
 
     async def _allocate_ids(self, count: int) -> list[int]:
@@ -114,7 +121,7 @@ class IssueRepository:
 
     async def add_events(self, rows: Sequence[dict[str, Any]]) -> None:
         if rows:
-            await self.session.execute(insert(IssueEvent), list(rows))
+            await insert_rows(self.session, IssueEvent.__table__, rows)
 
     async def find_open_group(self, group_key: str, since: datetime) -> Issue | None:
         """The grouped issue an alert storm is folding into, if one is still open and recent."""
@@ -135,12 +142,8 @@ class IssueRepository:
         """Issues opened since `since` under any of these storm keys (one query for a whole webhook)."""
         if not group_keys:
             return []
-        query = (
-            select(Issue)
-            .where(Issue.group_key.in_(list(group_keys)), Issue.reported_at >= since)
-            .order_by(Issue.id)
-        )
-        return list((await self.session.execute(query)).scalars())
+        parameters = {"group_keys": list(group_keys), "since": since}
+        return list((await self.session.execute(_RECENT_IN_GROUPS, parameters)).scalars())
 
     async def get_many(self, issue_ids: Sequence[int]) -> dict[int, Issue]:
         if not issue_ids:

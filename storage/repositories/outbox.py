@@ -9,9 +9,10 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Sequence
 
-from sqlalchemy import and_, any_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, any_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.bulk import insert_rows
 from storage.database import dialect_insert
 from storage.models import (
     DeliveryClaim,
@@ -112,11 +113,12 @@ class OutboxRepository:
         return row is not None and row.operation == operation and row.locked_until is None
 
     async def enqueue_many(self, rows: Sequence[dict[str, Any]]) -> None:
-        """One executemany for many items; each row has operation, payload, ordering_key, issue_id."""
+        """One executemany for many items (storage/bulk.py); each row has operation, payload, ordering_key, issue_id."""
         if rows:
             now = utcnow()
-            await self.session.execute(
-                insert(OutboxItem),
+            await insert_rows(
+                self.session,
+                OutboxItem.__table__,
                 [{"created_at": now, "next_attempt_at": now, "status": OutboxStatus.PENDING, **row} for row in rows],
             )
 
@@ -291,3 +293,39 @@ class OutboxRepository:
             )
         )
         return int(result.rowcount or 0)
+
+
+class OutboxBuffer(OutboxRepository):
+    """An OutboxRepository whose enqueues are held and written, in call order, by one executemany at
+    `flush()`: a transaction that enqueues for many issues (an alert group commit) writes them in one
+    statement instead of one per item. Flush before the transaction ends, and before anything else
+    enqueues through another repository, so ids still follow call order.
+
+    The tail questions (is a render already last in line?) are answered from the held items for the
+    keys they cover: the newest item of such a key is the last one held, and nobody can have claimed it.
+    """
+
+    def __init__(self, session: AsyncSession) -> None:
+        super().__init__(session)
+        self._held: list[dict[str, Any]] = []
+        self._last_held: dict[str, str] = {}  # ordering key -> operation of its newest held item
+
+    async def enqueue_many(self, rows: Sequence[dict[str, Any]]) -> None:
+        for row in rows:
+            self._held.append(row)
+            self._last_held[row["ordering_key"]] = row["operation"]
+
+    async def has_unclaimed_tail(self, ordering_key: str, operation: str) -> bool:
+        if ordering_key in self._last_held:
+            return self._last_held[ordering_key] == operation
+        return await super().has_unclaimed_tail(ordering_key, operation)
+
+    async def keys_with_unclaimed_tail(self, ordering_keys: Sequence[str], operation: str) -> set[str]:
+        held = {key for key in ordering_keys if key in self._last_held}
+        found = await super().keys_with_unclaimed_tail([key for key in ordering_keys if key not in held], operation)
+        return found | {key for key in held if self._last_held[key] == operation}
+
+    async def flush(self) -> None:
+        rows, self._held = self._held, []
+        self._last_held.clear()
+        await super().enqueue_many(rows)
