@@ -81,7 +81,8 @@ async def read_body(
 
     `request.content.read(n)` returns only what happens to be buffered, so the stream is read to
     its end here. Bytes are counted after aiohttp undoes any Content-Encoding, so a compressed
-    body cannot expand past the limit either.
+    body cannot expand past the limit either. A body that has all arrived already (most do, in
+    the packet of the request line) is taken at once, without a timer.
     """
     too_large = Refused(413, f"body larger than {limit} bytes")
     if (request.content_length or 0) > limit:
@@ -89,6 +90,11 @@ async def read_body(
     chunks: list[bytes] = []
     size = 0
     try:
+        if request.content.is_eof():
+            body = request.content.read_nowait(-1)
+            if len(body) > limit:
+                raise too_large
+            return body
         async with asyncio.timeout(timeout):
             async for chunk in request.content.iter_any():
                 size += len(chunk)
@@ -115,6 +121,7 @@ class AlertWebhooks:
         self._expected = f"Bearer {bearer_token}".encode()
         self._metrics = metrics
         self._body_timeout = body_timeout_seconds
+        self._counters: dict[tuple[Any, ...], Any] = {}  # prometheus children, looked up once per label set
 
     def routes(self) -> list[web.RouteDef]:
         return [web.post(f"/webhooks/{source}", self._handler(source)) for source in PARSERS]
@@ -122,7 +129,7 @@ class AlertWebhooks:
     def _handler(self, source: str) -> Callable[[web.Request], Any]:
         async def handle(request: web.Request) -> web.Response:
             response = await self._handle(source, request)
-            self._metrics.webhook_requests.labels(source, str(response.status)).inc()
+            self._count(self._metrics.webhook_requests, source, response.status)
             return response
 
         return handle
@@ -152,7 +159,7 @@ class AlertWebhooks:
             log.exception("could not store a %s webhook (error id %s)", source, error_id)
             return _retry_later(f"could not store the alerts (error id {error_id})", DEFAULT_RETRY_AFTER_SECONDS)
         for alert in batch.alerts:
-            self._metrics.alerts_received.labels(source, alert.status.value).inc()
+            self._count(self._metrics.alerts_received, source, alert.status.value)
         return web.json_response(
             {
                 "status": "accepted",
@@ -167,6 +174,12 @@ class AlertWebhooks:
             },
             status=202,
         )
+
+    def _count(self, counter: Any, *labels: Any) -> None:
+        child = self._counters.get((id(counter), *labels))
+        if child is None:
+            child = self._counters[(id(counter), *labels)] = counter.labels(*(str(label) for label in labels))
+        child.inc()
 
     @staticmethod
     def _parse(source: str, raw: bytes) -> AlertBatch:
