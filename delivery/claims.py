@@ -36,6 +36,8 @@ from storage.repositories.slack import SlackPostAttemptRepository, SlackRateLimi
 
 log = logging.getLogger(__name__)
 
+RENEW_ATTEMPTS = 3
+
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")
 
 # What the issue message shows, loaded in the claiming transaction, and how it becomes Slack's text
@@ -133,10 +135,20 @@ class OutboxClaimer:
     async def renew(self, held: dict[str, int]) -> set[str]:
         """Heartbeat for {ordering key: item id} in flight here; returns the keys still ours."""
         until = self._clock() + self._lease
-        async with self._sessionmaker.begin() as session:
-            kept = await DeliveryClaimRepository(session).renew(list(held), self._worker_id, until=until)
-            await OutboxRepository(session).renew_leases(list(held.values()), self._worker_id, until=until)
-        return kept
+        keys, item_ids = sorted(held), sorted(held.values())  # rows locked in one order by every worker
+        for attempt in range(RENEW_ATTEMPTS):
+            try:
+                async with self._sessionmaker.begin() as session:
+                    kept = await DeliveryClaimRepository(session).renew(keys, self._worker_id, until=until)
+                    await OutboxRepository(session).renew_leases(item_ids, self._worker_id, until=until)
+                return kept
+            except DBAPIError:
+                # A deadlock victim (PostgreSQL picks one when an outcome and a renewal cross): a
+                # heartbeat missed here lets the lease run out under load, so try again at once.
+                if attempt == RENEW_ATTEMPTS - 1:
+                    raise
+                log.warning("renewing %d delivery claims failed; retrying", len(keys), exc_info=True)
+        return set()
 
     async def _read_view(self, session: AsyncSession, entry: Prepared) -> None:
         assert entry.item.issue_id is not None
