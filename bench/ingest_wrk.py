@@ -172,8 +172,7 @@ def start_bot(database_url: str | None, slack_api_url: str, *, source: Path) -> 
     env = _clean_env(
         PYTHONPATH=str(source), SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
         ALERT_WEBHOOK_TOKEN=WEBHOOK_TOKEN, SLACK_API_URL=slack_api_url, DATABASE_URL=url, HOST=HOST,
-        LOG_LEVEL="WARNING",
-    )  # fmt: skip
+    )  # fmt: skip  (LOG_LEVEL left at its default, as deployed)
     server.start(
         lambda port: ["env", f"PORT={port}", sys.executable, "-m", "bot"],
         ready=lambda port: _answers(f"http://{HOST}:{port}/healthz"),

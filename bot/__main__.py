@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import gc
 import logging
 import os
 import signal
@@ -156,6 +157,9 @@ async def serve(settings: Settings) -> None:
     else:
         log.info("opsbot listening on %s:%s", settings.host, settings.port)
 
+    # What start-up built (modules, config, caches) lives as long as the process: out of every full
+    # collection, which otherwise stops the loop for ~90 ms every ten seconds or so under load (issue 13).
+    gc.freeze()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -80,7 +80,8 @@ class Ingestion:
         self._apply_updates()
         if self.new_alerts:
             await self._open_issues()
-        await self.session.flush()  # the UPDATEs of known alerts, before counting what still fires
+        if self.session.dirty or self.session.new or self.session.deleted:  # else flushing has nothing to do
+            await self.session.flush()  # the UPDATEs of known alerts, before counting what still fires
         if self.touched:
             await self._settle_issues()
         await self.outbox.flush()

@@ -25,7 +25,9 @@ COMMENT_KIND = "comment"
 
 
 TRANSITION_CHUNK = 500  # issues per conditional UPDATE: well within SQLite's 32,766 bound parameters
-# Built once: every alert group commit runs it, and building a statement costs more than running it.
+# Built once: every alert group commit runs these, and building a statement costs more than running it.
+_NEXT_IDS = text("SELECT nextval(pg_get_serial_sequence('issues', 'id')) FROM generate_series(1, :n)")
+_HIGHEST_ID = select(func.max(Issue.id))
 _RECENT_IN_GROUPS = (
     select(Issue)
     .where(Issue.group_key.in_(bindparam("group_keys", expanding=True)), Issue.reported_at >= bindparam("since"))
@@ -113,10 +115,9 @@ class IssueRepository:
 
     async def _allocate_ids(self, count: int) -> list[int]:
         if self.session.bind.dialect.name == "postgresql":
-            sequence = text("SELECT nextval(pg_get_serial_sequence('issues', 'id')) FROM generate_series(1, :n)")
-            return sorted((await self.session.execute(sequence, {"n": count})).scalars())
+            return sorted((await self.session.execute(_NEXT_IDS, {"n": count})).scalars())
         # SQLite: the transaction began IMMEDIATE, so it holds the write lock and max(id) cannot move.
-        highest = (await self.session.execute(select(func.max(Issue.id)))).scalar_one() or 0
+        highest = (await self.session.execute(_HIGHEST_ID)).scalar_one() or 0
         return list(range(highest + 1, highest + 1 + count))
 
     async def add_events(self, rows: Sequence[dict[str, Any]]) -> None:
