@@ -36,6 +36,16 @@ TEST_USERS = (
 ).split()
 
 
+async def eventually(predicate: Callable[[], Awaitable[bool]], timeout: float = 10.0, what: str = "") -> None:
+    """Poll every 20 ms until `predicate()` holds: tests wait for the event, and the bound only keeps
+    a broken test from hanging."""
+    deadline = time.monotonic() + timeout
+    while not await predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout}s: {what or getattr(predicate, '__name__', 'condition')}")
+        await asyncio.sleep(0.02)
+
+
 def fixture_json(name: str) -> Any:
     return json.loads((FIXTURES / name).read_text())
 
@@ -108,12 +118,7 @@ class RunningBot:
             return response.status, await response.text()
 
     async def wait_until(self, predicate: Callable[[], Awaitable[bool]], timeout: float = 5.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if await predicate():
-                return
-            await asyncio.sleep(0.02)
-        raise AssertionError("condition not met in time")
+        await eventually(predicate, timeout)
 
     async def outbox_drained(self, timeout: float = 5.0) -> None:
         from storage.repositories.outbox import OutboxRepository

@@ -5,15 +5,14 @@ from __future__ import annotations
 import asyncio
 import collections
 import re
-import time
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import aiohttp
 from sqlalchemy import func, select
 
+from bot.lifecycle import SUPERVISOR
 from slack_standin import SlackStandIn
 from storage.models import Alert, OutboxItem, OutboxStatus, SlackRateLimit
-from bot.lifecycle import SUPERVISOR
 from tests.harness import RunningBot, stop_bot
 
 CHANNEL = "#alerts"
@@ -104,15 +103,6 @@ async def rate_limits(bot: RunningBot) -> dict[tuple[str, str], Any]:
     async with bot.opsbot.sessionmaker() as session:
         rows = (await session.execute(select(SlackRateLimit))).scalars()
         return {(row.method, row.channel): row.until for row in rows}
-
-
-async def eventually(predicate: Callable[[], Awaitable[bool]], timeout: float = 10.0, what: str = "") -> None:
-    """Poll every 20 ms until `predicate()` holds; the bound only keeps a broken test from hanging."""
-    deadline = time.monotonic() + timeout
-    while not await predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout}s: {what or predicate.__name__}")
-        await asyncio.sleep(0.02)
 
 
 async def crash(bot: RunningBot) -> None:

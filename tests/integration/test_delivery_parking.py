@@ -14,8 +14,8 @@ import bot.app as composition_root
 from handlers.issues.message import IssueMessageView
 from slack_standin import SlackStandIn
 from storage.models import OutboxStatus
-from tests.harness import Clock, RunningBot, start_bot, stop_bot, test_config
-from tests.integration.delivery_support import eventually, messages_per_issue, notification, outbox_items
+from tests.harness import Clock, RunningBot, eventually, start_bot, stop_bot, test_config
+from tests.integration.delivery_support import messages_per_issue, notification, outbox_items
 
 
 def _config(**delivery_settings: object) -> object:

@@ -13,10 +13,9 @@ from typing import Any
 
 from slack_standin import SlackStandIn
 from storage.models import OutboxStatus
-from tests.harness import Clock, start_bot, stop_bot, test_config
+from tests.harness import Clock, eventually, start_bot, stop_bot, test_config
 from tests.integration.delivery_support import (
     CHANNEL,
-    eventually,
     messages_per_issue,
     notification,
     outbox_items,

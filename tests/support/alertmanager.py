@@ -26,7 +26,15 @@ from typing import Any
 
 import pytest
 
-from tests.support.processes import HOST, ServerError, ServerProcess
+from tests.support.processes import (
+    HOST,
+    LOOPBACK,
+    ManagedServer,
+    ServerError,
+    ServerProcess,
+    environment_without_proxies,
+    ready_endpoint_answers,
+)
 
 RECEIVER = "opsbot"
 _BINARY_NAMES = ("prometheus-alertmanager", "alertmanager")  # Debian's name, then upstream's
@@ -37,7 +45,6 @@ MISSING_MESSAGE = (
 )
 
 # Requests to our own loopback servers must never go through a proxy from the environment.
-_loopback = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 class AlertmanagerError(ServerError):
@@ -58,7 +65,7 @@ def _now_rfc3339() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-class AlertmanagerServer:
+class AlertmanagerServer(ManagedServer):
     """One Alertmanager on 127.0.0.1 whose only receiver is a webhook; `with AlertmanagerServer(...) as am:`."""
 
     def __init__(
@@ -118,13 +125,6 @@ class AlertmanagerServer:
 
     # -- life cycle --------------------------------------------------------------------------
 
-    def __enter__(self) -> AlertmanagerServer:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
     def start(self) -> None:
         if self._process.directory is not None:
             raise AlertmanagerError("Alertmanager is already running")
@@ -146,7 +146,7 @@ class AlertmanagerServer:
                     "--cluster.listen-address=",
                 ],
                 ready=_answers_ready,
-                env={key: value for key, value in os.environ.items() if not key.lower().endswith("_proxy")},
+                env=environment_without_proxies(),
             )
         except BaseException:
             self.stop()
@@ -168,7 +168,7 @@ class AlertmanagerServer:
             method="POST",
         )
         try:
-            with _loopback.open(request, timeout=10) as response:
+            with LOOPBACK.open(request, timeout=10) as response:
                 response.read()
         except urllib.error.HTTPError as error:
             raise AlertmanagerError(
@@ -182,11 +182,7 @@ class AlertmanagerServer:
 
 
 def _answers_ready(port: int) -> bool:
-    try:
-        with _loopback.open(f"http://{HOST}:{port}/-/ready", timeout=2) as response:
-            return response.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
+    return ready_endpoint_answers(f"http://{HOST}:{port}/-/ready")
 
 
 AlertmanagerFactory = Callable[..., AlertmanagerServer]

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.processes import HOST, ServerError, ServerProcess
+from tests.support.processes import HOST, ManagedServer, ServerError, ServerProcess
 
 USER = "opsbot"
 DATABASE = "opsbot"
@@ -113,7 +113,7 @@ def _checked_name(name: str) -> str:
     return name
 
 
-class PostgresServer:
+class PostgresServer(ManagedServer):
     """A PostgreSQL cluster of our own on 127.0.0.1; `with PostgresServer() as pg: ...`.
 
     Role `opsbot` (superuser, trust authentication) and database `opsbot` exist once started.
@@ -164,13 +164,6 @@ class PostgresServer:
         return self.port
 
     # -- life cycle --------------------------------------------------------------------------
-
-    def __enter__(self) -> PostgresServer:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     def start(self) -> None:
         if self._process.directory is not None:

@@ -22,6 +22,8 @@ import socket
 import subprocess
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, Any
@@ -30,6 +32,40 @@ HOST = "127.0.0.1"
 _PORT_TAKEN = "address already in use"  # how both PostgreSQL and Go servers word a lost bind
 _PORT_ATTEMPTS = 3
 
+
+
+LOOPBACK = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never through a proxy to 127.0.0.1
+
+
+def environment_without_proxies() -> dict[str, str]:
+    """The environment for a server on loopback: a proxy setting would send its own calls astray."""
+    return {key: value for key, value in os.environ.items() if not key.lower().endswith("_proxy")}
+
+
+def ready_endpoint_answers(url: str) -> bool:
+    """The readiness probe Prometheus and Alertmanager share: their /-/ready answers 200."""
+    try:
+        with LOOPBACK.open(url, timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+class ManagedServer:
+    """`with Server() as server:` starts it and stops it, whatever happens in between."""
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self):  # type: ignore[no-untyped-def]
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
 
 class ServerError(RuntimeError):
     """A server could not be started or refused a request; the message includes its log tail."""

@@ -17,8 +17,6 @@ from __future__ import annotations
 import os
 import shutil
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -26,13 +24,19 @@ from pathlib import Path
 import pytest
 
 from tests.support.kpi_data import write_openmetrics
-from tests.support.processes import HOST, ServerError, ServerProcess
+from tests.support.processes import (
+    HOST,
+    ManagedServer,
+    ServerError,
+    ServerProcess,
+    environment_without_proxies,
+    ready_endpoint_answers,
+)
 
 MISSING_MESSAGE = (
     "Prometheus not found (prometheus and promtool on PATH); install Debian's `prometheus` package "
     "(`make test` does so via scripts/ensure-system-deps.sh)"
 )
-_loopback = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 class PrometheusError(ServerError):
@@ -51,7 +55,7 @@ def tomorrow() -> date:
     return datetime.now(timezone.utc).date() + timedelta(days=1)
 
 
-class PrometheusServer:
+class PrometheusServer(ManagedServer):
     """`with PrometheusServer(day) as prometheus:` serves the KPI data whose eventful day is `day`."""
 
     def __init__(self, day: date, *, start_timeout: float = 60.0) -> None:
@@ -65,13 +69,6 @@ class PrometheusServer:
         if self._process.port is None:
             raise PrometheusError("Prometheus is not running; call start() first")
         return f"http://{HOST}:{self._process.port}"
-
-    def __enter__(self) -> PrometheusServer:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     def start(self) -> None:
         prometheus, promtool = _binary("prometheus"), _binary("promtool")
@@ -94,7 +91,7 @@ class PrometheusServer:
                     f"--web.listen-address={HOST}:{port}",
                 ],
                 ready=_answers_ready,
-                env={key: value for key, value in os.environ.items() if not key.lower().endswith("_proxy")},
+                env=environment_without_proxies(),
             )
         except BaseException:
             self.stop()
@@ -107,11 +104,7 @@ class PrometheusServer:
 
 
 def _answers_ready(port: int) -> bool:
-    try:
-        with _loopback.open(f"http://{HOST}:{port}/-/ready", timeout=2) as response:
-            return response.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
+    return ready_endpoint_answers(f"http://{HOST}:{port}/-/ready")
 
 
 @pytest.fixture(scope="session")
