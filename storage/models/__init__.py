@@ -12,6 +12,7 @@ from storage.models.feedback import (
     SurveyStatus,
 )
 from storage.models.issue import OPEN_STATUSES, Issue, IssueEvent, IssueStatus
+from storage.models.on_call import OnCallOverride
 from storage.models.outbox import DeliveryClaim, OutboxItem, OutboxStatus
 from storage.models.performance import Adjustment, IncidentReview
 from storage.models.slack import (
@@ -41,6 +42,7 @@ __all__ = [
     "IssueEvent",
     "IssueStatus",
     "OPEN_STATUSES",
+    "OnCallOverride",
     "OutboxItem",
     "OutboxStatus",
     "SlackMessage",
