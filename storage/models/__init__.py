@@ -15,6 +15,7 @@ from storage.models.issue import OPEN_STATUSES, Issue, IssueEvent, IssueStatus
 from storage.models.on_call import OnCallOverride
 from storage.models.outbox import DeliveryClaim, OutboxItem, OutboxStatus
 from storage.models.performance import Adjustment, IncidentReview
+from storage.models.silence import AlertSilence, IssueSnooze
 from storage.models.slack import (
     SlackMessage,
     SlackPostAttempt,
@@ -25,6 +26,7 @@ from storage.models.slack import (
 __all__ = [
     "Adjustment",
     "Alert",
+    "AlertSilence",
     "AlertStatus",
     "Base",
     "DeliveryClaim",
@@ -40,6 +42,7 @@ __all__ = [
     "IncidentReview",
     "Issue",
     "IssueEvent",
+    "IssueSnooze",
     "IssueStatus",
     "OPEN_STATUSES",
     "OnCallOverride",
