@@ -24,23 +24,28 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import NullPool
 
-from storage import sqlite_connection
+from storage import json_codec, sqlite_connection
 
 
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+# JSON columns through orjson (storage/json_codec.py): the writer encodes several per alert.
+_JSON_CODEC = {"json_serializer": json_codec.dumps, "json_deserializer": json_codec.loads}
+
+
 def create_engine(database_url: str, *, echo: bool = False) -> AsyncEngine:
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite":
         return create_async_engine(
-            url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True, connect_args=_POSTGRES_CONNECT_ARGS
+            url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True, connect_args=_POSTGRES_CONNECT_ARGS,
+            **_JSON_CODEC,
         )
 
     if url.database and url.database != ":memory:":
         Path(url.database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, echo=echo, pool_size=1, max_overflow=0, pool_timeout=30)
+    engine = create_async_engine(url, echo=echo, pool_size=1, max_overflow=0, pool_timeout=30, **_JSON_CODEC)
     _configure_sqlite(engine, pragmas=_WRITER_PRAGMAS, begin="BEGIN IMMEDIATE")
     return engine
 
@@ -88,7 +93,7 @@ def create_read_engine(database_url: str, writer: AsyncEngine) -> AsyncEngine:
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
         return writer
-    engine = create_async_engine(url, pool_size=4, max_overflow=0, pool_timeout=60)
+    engine = create_async_engine(url, pool_size=4, max_overflow=0, pool_timeout=60, **_JSON_CODEC)
     _configure_sqlite(engine, pragmas=_READER_PRAGMAS, begin="BEGIN")
     return engine
 
@@ -106,7 +111,7 @@ def create_health_engine(database_url: str, writer: AsyncEngine) -> AsyncEngine:
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
         return writer
-    engine = create_async_engine(url, poolclass=NullPool)
+    engine = create_async_engine(url, poolclass=NullPool, **_JSON_CODEC)
     _configure_sqlite(engine, pragmas=_HEALTH_PRAGMAS, begin="BEGIN IMMEDIATE")
     return engine
 

@@ -27,6 +27,8 @@ import re
 import sys
 from typing import Any
 
+import orjson
+
 MAX_DEPTH = 32
 REPLACEMENT = "\ufffd"
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
@@ -49,9 +51,22 @@ def _too_deep() -> UnsafeBody:
 
 
 def decode_json(raw: bytes) -> Any:
-    """json.loads, with every failure an UnsafeBody and every string made storable."""
+    """json.loads, with every failure an UnsafeBody and every string made storable.
+
+    orjson decodes first (three times faster); whatever it refuses (its nesting limit, integers past
+    64 bits, NaN, lone surrogates, a BOM, malformed JSON) is decoded again by the standard library,
+    whose answer, value or error, is the one given, as before.
+    """
     try:
-        value = json.loads(raw)
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        value = _decode_with_json(raw)
+    return value if _plainly_storable(raw) else storable(value)
+
+
+def _decode_with_json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
     except RecursionError:
         raise _too_deep() from None
     except UnicodeDecodeError as error:
@@ -60,7 +75,6 @@ def decode_json(raw: bytes) -> Any:
         raise UnsafeBody(f"malformed JSON: {error}") from None
     except ValueError:  # what else json.loads raises: int() past the digit limit
         raise UnsafeBody(f"a number in the body has more than {sys.get_int_max_str_digits()} digits") from None
-    return value if _plainly_storable(raw) else storable(value)
 
 
 def _plainly_storable(raw: bytes) -> bool:
