@@ -48,7 +48,8 @@ def _require_trigger(trigger_id: str | None, refusal: str) -> str:
 
 @dataclass(frozen=True)
 class Click:
-    """A `block_actions` payload: its first action (a button sends only one) and where it was clicked."""
+    """A `block_actions` payload: its first action (a button sends only one) and where it was clicked.
+    `value` is a button's value, or the value of the option chosen in a select or overflow menu."""
 
     user_id: str
     action_id: str
@@ -92,6 +93,8 @@ def parse_click(body: Mapping[str, Any]) -> Click:
     container = _mapping(body.get("container"))
     message = _mapping(body.get("message"))
     value = action.get("value")
+    if value is None:  # a select or an overflow menu: the chosen option's value
+        value = _mapping(action.get("selected_option")).get("value")
     return Click(
         user_id=_require_user(body, "click"),
         action_id=str(action.get("action_id") or ""),
