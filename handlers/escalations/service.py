@@ -24,6 +24,7 @@ from handlers.escalations.blocks import (
 )
 from handlers.escalations.context import ViewLoader, load_context
 from handlers.escalations.ids import AUTOMATIC_REASONS, EscalationReason, Urgency
+from handlers.escalations.on_call import on_call_for
 from handlers.escalations.pagerduty import PagerDutyEvents, dedup_key_for
 from handlers.escalations.teams import Team, TeamDirectory
 from handlers.issues.service import IssueService
@@ -165,7 +166,7 @@ class EscalationService:
                 log.info("automatic escalation of issue %s skipped: %s", issue_id, skipped)
                 return None
             context = await load_context(session, issue, self._load_view)
-            on_call = team.on_call_at(now)
+            on_call = (await on_call_for(session, team, now)).person  # the rota, or an /oncall override
             notice = EscalationNotice(
                 context=context, team_name=team.name, requested_by=requested_by, urgency=urgency, reason=reason,
                 note=note, usergroup=team.usergroup, people=(on_call,) if on_call else (),

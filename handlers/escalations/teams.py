@@ -145,6 +145,8 @@ class Team:
     pagerduty: PagerDutySettings | None
 
     def on_call_at(self, moment: datetime) -> str | None:
+        """The config's answer alone; escalations ask handlers.escalations.on_call.on_call_for, which
+        also honours /oncall overrides."""
         return self.on_call.at(moment) if self.on_call is not None else None
 
     def level(self, number: int) -> EscalationLevel | None:
