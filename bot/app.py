@@ -33,6 +33,7 @@ from handlers import (
     autofix,
     escalations,
     home,
+    oncall,
     performance,
     questions,
     summaries,
@@ -56,6 +57,7 @@ from handlers.issues.lifecycle import IssueLifecycle
 from handlers.issues.message import build_issue_message
 from handlers.issues.message_view import load_issue_view
 from handlers.issues.service import IssueService
+from handlers.oncall.service import OnCallService
 from handlers.slack.listeners import report_listener_error
 from handlers.questions.loader import KnowledgeBaseLoader
 from handlers.questions.service import QuestionService
@@ -192,6 +194,11 @@ def create_app(
     summaries.register(slack_app, summary_service, daily_report, roles, scheduler, kpi_reports.command.summary)
     kpi_reports.register(slack_app)
     escalations.register(slack_app, escalation_service)
+    oncall.register(
+        slack_app,
+        OnCallService(sessionmaker, writer, teams, roles, default_zone=config.issue_log.timezone, clock=clock),
+        scheduler,
+    )
     # Before the issue's listeners: both hear `message` events and Bolt runs only the first match (DMs are questions).
     questions.register(slack_app, question_service)
     register_issues(slack_app, issues, config.issue_log)

@@ -117,7 +117,7 @@ def render_page(standin: SlackStandIn) -> str:
         "connected": connection is not None,
         "samples": sorted(connection.samples) if connection is not None else [],
         "demo": bool(connection is not None and connection.webhooks_url),
-        "commands": ["/ask", "/issue", "/summary", "/kb", "/adjustment"],
+        "commands": ["/ask", "/issue", "/summary", "/kb", "/adjustment", "/oncall"],
         "state": workspace_state(standin, me),
     }
     # JSON inside <script> must not close the element: "<" is written as \u003c.
