@@ -58,6 +58,7 @@ from handlers.issues.message import build_issue_message
 from handlers.issues.message_view import load_issue_view
 from handlers.issues.service import IssueService
 from handlers.oncall.service import OnCallService
+from handlers import silences
 from handlers.slack.listeners import report_listener_error
 from handlers.questions.loader import KnowledgeBaseLoader
 from handlers.questions.service import QuestionService
@@ -194,6 +195,8 @@ def create_app(
     summaries.register(slack_app, summary_service, daily_report, roles, scheduler, kpi_reports.command.summary)
     kpi_reports.register(slack_app)
     escalations.register(slack_app, escalation_service)
+    holds = silences.build(sessionmaker, writer, config.alertmanager, roles, clock=clock)
+    silences.register(slack_app, holds, scheduler)  # Silence / Snooze on issue messages
     oncall.register(
         slack_app,
         OnCallService(sessionmaker, writer, teams, roles, default_zone=config.issue_log.timezone, clock=clock),
@@ -246,6 +249,7 @@ def create_app(
             web.get("/metrics", routes.metrics),
         ]
     )
+    app.on_cleanup.append(holds.close)  # the Alertmanager client's connections
     app.cleanup_ctx.append(background)  # migrations, then every background task, one owner
     return app
 

@@ -17,6 +17,7 @@ from handlers.escalations.teams import Teams
 from handlers.issues.settings import IssueLogSettings
 from handlers.performance.settings import PerformanceSettings
 from handlers.roles import RoleSettings
+from handlers.silences.settings import AlertmanagerSettings
 from handlers.summaries.settings import ReportSettings
 from handlers.surveys.settings import SurveySettings
 
@@ -38,6 +39,7 @@ class OpsConfig(AlertRouting):
     surveys: SurveySettings = Field(default_factory=SurveySettings)
     reports: ReportSettings = Field(default_factory=ReportSettings)
     performance: PerformanceSettings = Field(default_factory=PerformanceSettings)  # KPIs (handlers/performance)
+    alertmanager: AlertmanagerSettings = Field(default_factory=AlertmanagerSettings)  # silences from Slack
 
     @model_validator(mode="after")
     def _reports_use_the_team_zone(self) -> "OpsConfig":

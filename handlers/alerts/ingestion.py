@@ -31,6 +31,7 @@ from storage.models import OPEN_STATUSES, Alert, AlertStatus, Issue, IssueStatus
 from storage.repositories.alert import AlertRepository
 from storage.repositories.outbox import OutboxBuffer
 from storage.repositories.issue import IssueRepository
+from storage.repositories.silence import SilenceRepository
 
 
 @dataclass
@@ -159,10 +160,12 @@ class Ingestion:
             if grouped:
                 for reply in self._storm_lines(alerts):
                     await writer.thread_reply(self.outbox, issue_id, reply)
+        # A snoozed issue records who joined it (the event below) without announcing them (handlers/silences).
+        snoozed = await SilenceRepository(self.session).snoozed_among([i.id for i, _ in plan.joins], self.now)
         for issue, bucket in plan.joins:
             self._link(bucket.alerts, issue.id)
             self._raise_priority(issue, [new.alert for new in bucket.alerts])
-            for reply in self._storm_lines(bucket.alerts):
+            for reply in self._storm_lines(bucket.alerts) if issue.id not in snoozed else ():
                 await writer.thread_reply(self.outbox, issue.id, reply)
             self._event(issue.id, bucket.alerts[0].alert.source, "alerts_grouped",
                         f"{len(bucket.alerts)} alert(s) joined the group",

@@ -22,6 +22,7 @@ from urllib.parse import quote
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from handlers.issues.message_view import GRAFANA_VALUE_STRING_KEY, GRAFANA_VALUES_KEY, IMAGE_KEY
+from handlers.silences.matchers import EXTERNAL_URL_KEY
 from storage.models import AlertStatus
 
 # Alertmanager and Grafana mark "not resolved yet" with Go's zero time.
@@ -213,6 +214,10 @@ def _prometheus_style(source: str, body: Any) -> AlertBatch:
             made = silence_url(notification.external_url, item.labels)
             if made:
                 annotations["silence"] = made
+        if source == "alertmanager":  # where Silence from Slack calls, if the config lists it (handlers/silences)
+            annotations.pop(EXTERNAL_URL_KEY, None)  # never a sender's own value
+            if notification.external_url:
+                annotations[EXTERNAL_URL_KEY] = notification.external_url
         if item.image_url:
             annotations[IMAGE_KEY] = item.image_url
         if item.values:

@@ -42,6 +42,7 @@ from handlers.issues.message_view import (
     IssueMessageView,
 )
 from handlers.performance.blocks import build_review_actions
+from handlers.silences.blocks import build_hold_blocks
 from storage.models import Issue, IssueStatus
 
 PRIORITY_MARKERS = {"High": "🔴", "Medium": "🟠", "Low": "🔵"}
@@ -294,6 +295,7 @@ def build_issue_message(view: IssueMessageView) -> tuple[str, list[dict[str, Any
     buttons = build_issue_buttons(view)
     if buttons:
         blocks.append(buttons)
+    blocks += build_hold_blocks(view.holds)  # silence and snooze (handlers/silences)
     blocks += build_review_actions(issue.id, issue.priority, resolved=not issue.is_open)  # handlers/performance
     fallback = escape(f"[{issue.priority}] {truncate(_named_title(view), 500)} (#{issue.id}, {issue.status})")
     return mrkdwn_text(fallback, FALLBACK_TEXT_LIMIT), cap_blocks(blocks)

@@ -8,6 +8,8 @@ from typing import Callable, Mapping, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.silences.blocks import IssueHolds
+from handlers.silences.views import load_holds
 from storage.models import EscalationStatus, Issue
 from storage.repositories.alert import AlertRepository
 from storage.repositories.escalation import EscalationRepository
@@ -57,6 +59,7 @@ class IssueMessageView:
     kb_article: tuple[str, str | None] | None = None  # (title, url) of the matching KB article
     extra_context: Sequence[str] = field(default_factory=tuple)
     escalations: Sequence[EscalationLine] = ()
+    holds: IssueHolds | None = None  # silence and snooze (handlers/silences)
 
 
 async def load_issue_view(
@@ -110,4 +113,5 @@ async def load_issue_view(
         autofix_available=bool(has_runbook and lines and has_runbook([line.labels for line in lines])),
         kb_article=find_article(lines[0].alertname, issue.title) if find_article and lines else None,
         escalations=escalations,
+        holds=await load_holds(session, issue, lines),
     )

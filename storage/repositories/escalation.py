@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Escalation, EscalationStatus, RunbookRun
+from storage.repositories.silence import snoozed_issue_ids
 
 
 class MovedEscalation(NamedTuple):
@@ -52,10 +53,12 @@ class EscalationRepository:
         return (await self.session.execute(query)).scalar_one_or_none()
 
     async def list_due_ids(self, now: datetime, *, limit: int = 100) -> list[int]:
-        """Active escalations whose next level is due (nobody acknowledged in time)."""
+        """Active escalations whose next level is due (nobody acknowledged in time), unless their issue
+        is snoozed: then the step waits, and is taken once the snooze is over."""
         query = (
             select(Escalation.id)
             .where(Escalation.status == EscalationStatus.ACTIVE, Escalation.next_level_at <= now)
+            .where(Escalation.issue_id.not_in(snoozed_issue_ids(now)))  # a snooze holds the chain's steps
             .order_by(Escalation.next_level_at)
             .limit(limit)
         )
@@ -66,7 +69,7 @@ class EscalationRepository:
         result = await self.session.execute(
             update(Escalation)
             .where(Escalation.id == escalation_id, Escalation.status == EscalationStatus.ACTIVE)
-            .where(Escalation.next_level_at <= now)
+            .where(Escalation.next_level_at <= now, Escalation.issue_id.not_in(snoozed_issue_ids(now)))
             .values(status=EscalationStatus.SUPERSEDED)
             .execution_options(synchronize_session=False)
         )
