@@ -7,6 +7,7 @@ import os
 import re
 from datetime import datetime
 from functools import partial
+from pathlib import Path
 from typing import Awaitable, Callable, Mapping
 
 from aiohttp import web
@@ -17,6 +18,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import routes
@@ -57,6 +59,7 @@ from handlers.issues.lifecycle import IssueLifecycle
 from handlers.issues.message import build_issue_message
 from handlers.issues.message_view import load_issue_view
 from handlers.issues.service import IssueService
+from handlers import knowledge as knowledge_feed
 from handlers.oncall.service import OnCallService
 from handlers import silences
 from handlers.slack.listeners import report_listener_error
@@ -130,7 +133,9 @@ def create_app(
         lifecycle=lifecycle, clock=clock,
     )
     alerts = AlertService(sessionmaker, config, writer, issues=issues, lifecycle=lifecycle, clock=clock)
-    knowledge = KnowledgeBaseLoader(settings.kb_paths)  # loaded in a thread by _knowledge, below
+    kb_folder = knowledge_feed.writable_folder(config.knowledge_base, settings.kb_paths, _data_dir(settings))
+    # loaded in a thread by the lifecycle; write-ups' folder included, so a draft answers at once
+    knowledge = KnowledgeBaseLoader(knowledge_feed.loaded_paths(settings.kb_paths, kb_folder))
     question_service = QuestionService(
         sessionmaker, knowledge, issues, roles, tz=config.issue_log.zone, clock=clock
     )
@@ -203,6 +208,11 @@ def create_app(
         scheduler,
     )
     # Before the issue's listeners: both hear `message` events and Bolt runs only the first match (DMs are questions).
+    kb_feed = knowledge_feed.build_feature(
+        config.knowledge_base, folder=kb_folder, knowledge=knowledge, questions=question_service,
+        sessionmaker=sessionmaker, reader=reader, writer=writer, roles=roles, tz=config.issue_log.zone, clock=clock,
+    )
+    kb_feed.register(slack_app)  # before questions: it takes `/kb drafts` and `/kb gaps` from the `/kb` they share
     questions.register(slack_app, question_service)
     register_issues(slack_app, issues, config.issue_log)
     home.register(slack_app, issues, config.issue_log)
@@ -233,6 +243,7 @@ def create_app(
         autofix=autofix_service,
         knowledge=knowledge,
         questions=question_service,
+        knowledge_feed=kb_feed,
         receipts=receipts,
         signature_verifier=SignatureVerifier(signing_secret),
         performance=kpi_reports,
@@ -293,6 +304,14 @@ async def _resolve_people(people: PeopleDirectory, roles: RoleChecker, teams: Te
     ids = await people.resolve([*roles.people(), *teams.people()])
     roles.use_user_ids(ids)
     teams.use_user_ids(ids)
+
+
+def _data_dir(settings: Settings) -> Path:
+    """Where the bot keeps its files: beside the SQLite database, else ./data."""
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        return Path(url.database).parent
+    return Path("data")
 
 
 async def _acknowledge_unhandled_event(ack: Callable[[], Awaitable[None]]) -> None:

@@ -15,6 +15,7 @@ from handlers.alerts.settings import AlertRouting
 from handlers.autofix.runbooks import Runbooks
 from handlers.escalations.teams import Teams
 from handlers.issues.settings import IssueLogSettings
+from handlers.knowledge.settings import KnowledgeSettings
 from handlers.performance.settings import PerformanceSettings
 from handlers.roles import RoleSettings
 from handlers.silences.settings import AlertmanagerSettings
@@ -39,6 +40,7 @@ class OpsConfig(AlertRouting):
     surveys: SurveySettings = Field(default_factory=SurveySettings)
     reports: ReportSettings = Field(default_factory=ReportSettings)
     performance: PerformanceSettings = Field(default_factory=PerformanceSettings)  # KPIs (handlers/performance)
+    knowledge_base: KnowledgeSettings = Field(default_factory=KnowledgeSettings)  # write-ups (handlers/knowledge)
     alertmanager: AlertmanagerSettings = Field(default_factory=AlertmanagerSettings)  # silences from Slack
 
     @model_validator(mode="after")

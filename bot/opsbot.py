@@ -25,6 +25,7 @@ from handlers.escalations.chains import EscalationChains
 from handlers.escalations.service import EscalationService
 from handlers.issues.lifecycle import IssueLifecycle
 from handlers.issues.service import IssueService
+from handlers.knowledge import KnowledgeFeature
 from handlers.questions.loader import KnowledgeBaseLoader
 from handlers.questions.service import QuestionService
 from handlers.roles import RoleChecker
@@ -60,6 +61,7 @@ class Opsbot:
     autofix: AutofixService
     knowledge: KnowledgeBaseLoader
     questions: QuestionService
+    knowledge_feed: KnowledgeFeature  # write-ups, drafts and /kb gaps (handlers/knowledge)
     receipts: SlackReceipts  # Slack deliveries already acted on (event retries, replays), across replicas
     signature_verifier: SignatureVerifier
     performance: performance.PerformanceFeature

@@ -61,6 +61,12 @@ class Article:
     def relative_path(self) -> str:
         return self.path.relative_to(self.root).as_posix()
 
+    @property
+    def is_draft(self) -> bool:
+        """A write-up waiting for review (front matter `status: draft`): answered from, marked as a draft.
+        Hugo's `draft: true` is another thing: the loader leaves those articles out altogether."""
+        return str(self.front_matter.get("status", "")).strip().lower() == "draft"
+
 
 @dataclass(frozen=True, slots=True)
 class SectionMatch:
@@ -94,6 +100,8 @@ class SearchResult:
     """The alert name that selected this article, when the query named one."""
     alternatives: tuple[SectionMatch, ...] = ()
     """Up to two other sections of the same article that matched, best first."""
+    draft: bool = False
+    """The article is a write-up not yet reviewed (`Article.is_draft`): answers say so."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -108,6 +116,7 @@ class SearchResult:
             "category": self.category,
             "runbook": self.runbook,
             "matched_alert": self.matched_alert,
+            "draft": self.draft,
             "text": self.text,
             "alternatives": [
                 {"section": alt.section, "anchor": alt.anchor, "score": round(alt.score, 4)}

@@ -250,6 +250,7 @@ class SearchIndex:
             anchor=section.anchor if section else "",
             matched_alert=candidate.alert,
             alternatives=alternatives,
+            draft=article.is_draft,
         )
 
     def _articles_matching(self, expression: str) -> tuple[frozenset[int], frozenset[int]]:

@@ -13,6 +13,7 @@ class IssueAction(StrEnum):
     ESCALATE = "issue.escalate"
     RESOLVE = "issue.resolve"
     REOPEN = "issue.reopen"
+    WRITE_UP = "issue.write_up"  # "Write it up" for the knowledge base: answered by handlers/knowledge
 
 
 ISSUE_ACTIONS_BLOCK_ID = "issue.actions"

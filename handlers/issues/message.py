@@ -243,7 +243,8 @@ def build_issue_buttons(view: IssueMessageView) -> dict[str, Any] | None:
     issue = view.issue
     value = str(issue.id)
     if issue.status in (IssueStatus.RESOLVED, IssueStatus.CLOSED):
-        return actions(ISSUE_ACTIONS_BLOCK_ID, [button("Reopen", IssueAction.REOPEN, value)])
+        write_up = button("📝 Write it up", IssueAction.WRITE_UP, value)  # a draft article, handlers/knowledge
+        return actions(ISSUE_ACTIONS_BLOCK_ID, [button("Reopen", IssueAction.REOPEN, value), write_up])
     elements = []
     if issue.acknowledged_by:
         elements.append(button("Unacknowledge", IssueAction.UNACKNOWLEDGE, value))

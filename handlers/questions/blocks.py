@@ -42,6 +42,7 @@ GAP_GROUPS_SHOWN = 25
 TICKET_TITLE_LIMIT = 150
 EMPTY_SECTION = "_This part has no text of its own: open the full article._"
 NOT_SURE = "I'm not sure I have an answer for that."
+DRAFT_MARK = "Draft — not yet reviewed"
 
 USAGE = (
     "*Ask me how to fix things* — I answer from the team's knowledge base.\n"
@@ -53,8 +54,9 @@ USAGE = (
 )
 KB_USAGE = (
     "*`/kb` — the knowledge base*\n"
-    "• `/kb gaps [today|week|month|last month|YYYY-MM-DD..YYYY-MM-DD]` — questions it could not answer,"
-    " grouped, newest first (managers; default: this month)\n"
+    "• `/kb gaps [today|week|month|last month|YYYY-MM-DD..YYYY-MM-DD]` — recurring issues without an article"
+    " (default: the last 30 days) and questions it could not answer (default: this month), for managers\n"
+    "• `/kb drafts` — write-ups waiting for review; managers publish or discard them\n"
     "• `/kb reload` — re-read the articles now (managers and admins; edits are also picked up on their own)\n"
     "• `/ask your question` — ask it something"
 )
@@ -77,7 +79,8 @@ def heading(result: SearchResult) -> str:
 def _title_line(result: SearchResult) -> str:
     title = link(result.url, result.title) if result.url else escape(result.title)
     section = f" › {escape(result.section)}" if result.section else ""
-    return f"*{title}*{section}"
+    draft = f" · _📝 {DRAFT_MARK}_" if result.draft else ""  # a write-up no manager has published yet
+    return f"*{title}*{section}{draft}"
 
 
 def _show_button(article_id: str, label: str) -> dict[str, Any] | None:

@@ -212,6 +212,17 @@ def _where(query: Select[Any], criteria: IssueCriteria) -> Select[Any]:
     return query
 
 
+@dataclass(frozen=True)
+class RecurringIssues:
+    """Issues of one alert (by name), or staff issues of one title, reported in a period (`/kb gaps`)."""
+
+    alertname: str | None  # None for issues people reported
+    title_key: str | None  # the lower-cased title, for issues people reported
+    issues: int
+    last_reported_at: datetime
+    latest_issue_id: int
+
+
 class IssueLogRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -280,3 +291,33 @@ class IssueLogRepository:
             .limit(limit)
         )
         return (await self.session.execute(query)).scalars().all()
+
+    async def recurring(self, start: datetime, end: datetime, *, min_issues: int, limit: int) -> list[RecurringIssues]:
+        """Alert names (from each issue's "opened" event, which keeps them when a re-firing alert's row
+        moves to the newer issue) and staff issue titles with at least `min_issues` issues in
+        [start, end), most issues first."""
+        alertname = IssueEvent.detail["alertname"].as_string()
+        per_issue = (
+            select(
+                Issue.id.label("id"),
+                Issue.reported_at.label("reported_at"),
+                alertname.label("alertname"),
+                case((alertname.is_(None), func.lower(func.trim(Issue.title))), else_=None).label("title_key"),
+            )
+            .outerjoin(IssueEvent, (IssueEvent.issue_id == Issue.id) & (IssueEvent.kind == "opened"))
+            .where(Issue.reported_at >= start, Issue.reported_at < end)
+            .subquery()
+        )
+        issues = func.count(func.distinct(per_issue.c.id))
+        last = func.max(per_issue.c.reported_at)
+        query = (
+            select(per_issue.c.alertname, per_issue.c.title_key, issues, last, func.max(per_issue.c.id))
+            .group_by(per_issue.c.alertname, per_issue.c.title_key)
+            .having(issues >= min_issues)
+            .order_by(issues.desc(), last.desc())
+            .limit(limit)
+        )
+        return [
+            RecurringIssues(name, title, int(count), latest_at, int(latest_id))
+            for name, title, count, latest_at, latest_id in (await self.session.execute(query)).all()
+        ]

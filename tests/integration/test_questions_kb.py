@@ -73,7 +73,8 @@ async def test_gaps_list_unanswered_questions_grouped_newest_first_for_managers(
     await command(bot, "/kb", f"gaps {days}", user=MANAGER, reply="gaps")
     [gaps] = await replies(bot, "gaps")
     assert gaps["response_type"] == "ephemeral"
-    assert gaps["text"].startswith(f"4 question(s) without a good answer in {today - timedelta(days=1)}")
+    # After the recurring issues without an article (handlers/knowledge; none here), the questions.
+    assert f"\n4 question(s) without a good answer in {today - timedelta(days=1)}" in gaps["text"]
     assert gaps["text"].endswith("3 different, newest first")
     text = shown(gaps["blocks"])
     assert "can't log in" not in text

@@ -78,7 +78,7 @@ def test_resolved_message_is_green_with_time_to_resolve_and_reopen() -> None:
     rendered = json.dumps(blocks, ensure_ascii=False)
     assert "🟢 *Resolved after 14m* by alertmanager" in rendered
     assert "*Root cause:* Pool too small" in rendered
-    assert _actions(blocks) == ["issue.reopen"]
+    assert _actions(blocks) == ["issue.reopen", "issue.write_up"]  # "Write it up": handlers/knowledge
 
 
 def test_grouped_message_shows_counts_and_a_bounded_list() -> None:
