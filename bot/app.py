@@ -43,6 +43,7 @@ from handlers import (
 )
 from handlers.alerts.service import AlertService
 from handlers.alerts.webhooks import MAX_BODY_BYTES, AlertWebhooks
+from handlers.autofix.library import bundled_runbooks
 from handlers.autofix.runbooks import RunbookCatalog
 from handlers.autofix.service import AUTOFIX_START_OPERATION, AutofixService
 from handlers.escalations.chains import CHAIN_INTERVAL_SECONDS, EscalationChains
@@ -139,14 +140,14 @@ def create_app(
     question_service = QuestionService(
         sessionmaker, knowledge, issues, roles, tz=config.issue_log.zone, clock=clock
     )
-    runbooks = RunbookCatalog(config.runbooks)
+    runbooks = RunbookCatalog(config.runbooks, bundled_runbooks(config.runbook_library))  # configured ones win
     teams = TeamDirectory(config.teams, default_channel=config.default_channel)
     worker = DeliveryWorker(
         sessionmaker,
         _web_client(settings, retries=False, timeout=config.delivery.slack_timeout_seconds),
         config.delivery,
         partial(
-            load_issue_view, key_labels=config.key_labels, has_runbook=runbooks.has_match,
+            load_issue_view, key_labels=config.key_labels, has_runbook=runbooks.runbook_for,
             find_article=knowledge.article_for_alert, team_name=teams.name_of,
         ),
         build_issue_message,

@@ -12,6 +12,7 @@ from pydantic import Field, ValidationError, model_validator
 
 from delivery.settings import DeliverySettings
 from handlers.alerts.settings import AlertRouting
+from handlers.autofix.library import RunbookLibrarySettings, check_configured
 from handlers.autofix.runbooks import Runbooks
 from handlers.escalations.teams import Teams
 from handlers.issues.settings import IssueLogSettings
@@ -35,6 +36,7 @@ class OpsConfig(AlertRouting):
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     teams: Teams = Field(default_factory=dict)  # who takes escalations (handlers/escalations/teams.py)
     runbooks: Runbooks = Field(default_factory=list)  # automatic fixes (handlers/autofix/runbooks.py)
+    runbook_library: RunbookLibrarySettings = Field(default_factory=RunbookLibrarySettings)  # bundled runbooks
     roles: RoleSettings = Field(default_factory=RoleSettings)
     issue_log: IssueLogSettings = Field(default_factory=IssueLogSettings)
     surveys: SurveySettings = Field(default_factory=SurveySettings)
@@ -42,6 +44,11 @@ class OpsConfig(AlertRouting):
     performance: PerformanceSettings = Field(default_factory=PerformanceSettings)  # KPIs (handlers/performance)
     knowledge_base: KnowledgeSettings = Field(default_factory=KnowledgeSettings)  # write-ups (handlers/knowledge)
     alertmanager: AlertmanagerSettings = Field(default_factory=AlertmanagerSettings)  # silences from Slack
+
+    @model_validator(mode="after")
+    def _runbooks_match_alerts(self) -> "OpsConfig":
+        check_configured(self.runbooks)  # one without alerts to match must replace a bundled runbook
+        return self
 
     @model_validator(mode="after")
     def _reports_use_the_team_zone(self) -> "OpsConfig":

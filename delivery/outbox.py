@@ -51,9 +51,13 @@ class OutboxWriter:
             ]
         )
 
-    async def thread_reply(self, outbox: OutboxRepository, issue_id: int, text: str) -> None:
+    async def thread_reply(
+        self, outbox: OutboxRepository, issue_id: int, text: str, *, blocks: list[dict] | None = None
+    ) -> None:
+        """A line in the issue's thread; `blocks` (e.g. a runbook step's buttons) with `text` as its fallback."""
+        payload: dict = {"text": text} if blocks is None else {"text": text, "blocks": blocks}
         await outbox.enqueue(
-            SlackOperation.THREAD_REPLY, {"text": text}, ordering_key=issue_ordering_key(issue_id), issue_id=issue_id
+            SlackOperation.THREAD_REPLY, payload, ordering_key=issue_ordering_key(issue_id), issue_id=issue_id
         )
 
     async def post_message(

@@ -77,10 +77,28 @@ class RoleChecker:
         return False
 
     async def require(self, user_id: str, role: Role, to_do: str) -> None:
-        """Raise PermissionDenied with a sentence the user can act on."""
+        """Raise PermissionDenied with a sentence the user can act on (for auto-fix: who can grant it)."""
         if not await self.has(user_id, role):
-            if role is Role.OPERATOR and not self._settings.operator and not self._settings.admin:
-                raise PermissionDenied(
-                    f"Nobody may {to_do} yet: an admin must name operators in the opsbot config (roles.operator)."
-                )
+            if role is Role.OPERATOR:
+                ask = self.who_grants(role)
+                if not self._settings.operator and not self._settings.admin:
+                    raise PermissionDenied(f"Nobody may {to_do} yet: {ask}.")
+                raise PermissionDenied(f"You need the {role.value} role to {to_do}: {ask}.")
             raise PermissionDenied(f"You need the {role.value} role to {to_do}.")
+
+    def who_grants(self, role: Role) -> str:
+        """Whom to ask for `role`: the admins the config names, else how an admin sets it up."""
+        admins = [_mention(member) for member in self._members(Role.ADMIN)]
+        if not admins:
+            return f"ask an opsbot admin to add you to roles.{role.value} in OPSBOT_CONFIG (no admin is named there yet)"
+        title = "opsbot admins" if len(admins) > 1 else "opsbot admin"
+        return f"ask {', '.join(admins[:5])} ({title}) to add you to roles.{role.value}"
+
+
+def _mention(member: str) -> str:
+    """A user id as a mention, a user group id as a group mention, anything else (an email) as written."""
+    if member[:1] in ("U", "W") and member[1:].isalnum() and member.isupper():
+        return f"<@{member}>"
+    if member.startswith("S") and member[1:].isalnum() and member.isupper():
+        return f"<!subteam^{member}>"
+    return member

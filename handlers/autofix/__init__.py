@@ -1,4 +1,5 @@
-"""Auto-fix in Slack: the issue message's Auto-fix button and the confirmation modal.
+"""Auto-fix in Slack: the issue message's Auto-fix button, the confirmation modal, and the
+Done / Skip / Stuck buttons of a walkthrough's steps in the issue's thread.
 
 Listeners ack first, then call AutofixService; the run itself happens in the background and
 reports in the issue's thread. A modal submission has no response_url, so its problems are told
@@ -7,14 +8,24 @@ to the submitter with chat.postEphemeral in the issue's channel.
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 
-from handlers.autofix.blocks import AutofixCallback, build_confirm_modal, build_refused_reply, build_started_reply
+from handlers.autofix.blocks import (
+    STEP_VERDICTS,
+    AutofixCallback,
+    build_confirm_modal,
+    build_refused_reply,
+    build_started_reply,
+    build_step_checked,
+)
 from handlers.autofix.runbooks import RUNBOOK_ID_PATTERN
 from handlers.autofix.service import AutofixService, ConfirmationNeeded, RunRefused, StartResult
+from handlers.autofix.walkthrough import parse_step_value
 from handlers.errors import InvalidInput
 from handlers.issues.buttons import clicked_issue, modal_issue
 from handlers.issues.ids import IssueAction
@@ -22,6 +33,8 @@ from handlers.slack.listeners import describe_error, reporting_errors
 from handlers.slack.metadata import ModalMetadata, encode_metadata
 from handlers.slack.payloads import parse_click, parse_submission
 from handlers.slack.submissions import tell_submitter
+
+log = logging.getLogger(__name__)
 
 
 def confirm_metadata(issue_id: int, runbook_id: str, channel_id: str | None) -> str:
@@ -42,7 +55,7 @@ def confirmed_run(metadata: ModalMetadata) -> tuple[int, str]:
 def _reply_for(result: StartResult) -> str:
     if isinstance(result, RunRefused):
         return build_refused_reply(result.runbook.title, result.reason)
-    return build_started_reply(result.runbook.title, result.issue_id)
+    return build_started_reply(result.runbook.title, result.issue_id, walkthrough=result.runbook.is_walkthrough)
 
 
 class AutofixListeners:
@@ -76,7 +89,26 @@ class AutofixListeners:
         await tell_submitter(client, user_id, message, submission.metadata.channel_id, by_dm=False)
 
 
+    async def step_clicked(self, ack: Any, body: dict[str, Any], respond: Any, client: Any) -> None:
+        """Done / Skip / Stuck on a walkthrough step: recorded first; the message then shows who did what."""
+        await ack()
+        click = parse_click(body)
+        run_id, number = parse_step_value(click.value)
+        checked = await self._service.check_off(run_id, number, STEP_VERDICTS[click.action_id], click.user_id)
+        if not click.channel_id or not click.message_ts:
+            return
+        shown = build_step_checked(checked.runbook.title, number, checked.total, checked.step, checked.verdict,
+                                   checked.user_id, checked.at)
+        try:
+            await client.chat_update(channel=click.channel_id, ts=click.message_ts, **shown)
+        except SlackApiError as error:  # the step is recorded and the next one posted; only this edit is lost
+            log.warning("could not update the step message %s in %s: %s", click.message_ts, click.channel_id,
+                        error.response.get("error"))
+
+
 def register(slack_app: AsyncApp, service: AutofixService) -> None:
     listeners = AutofixListeners(service)
+    for action_id in STEP_VERDICTS:
+        slack_app.action(action_id)(reporting_errors(listeners.step_clicked))
     slack_app.action(IssueAction.AUTOFIX.value)(reporting_errors(listeners.run_clicked))
     slack_app.view(AutofixCallback.CONFIRM.value)(reporting_errors(listeners.confirm_submitted))

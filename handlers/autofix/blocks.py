@@ -12,12 +12,14 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from handlers.autofix.params import ParameterRefused, RunPlan
+from handlers.autofix.params import ParameterRefused, PlannedManual, RunPlan
 from handlers.autofix.runbooks import Runbook
 from handlers.autofix.runner import StepOutcome, StepStatus
 from handlers.slack.blockkit import (
     MODAL_BLOCK_LIMIT,
     SECTION_TEXT_LIMIT,
+    actions,
+    button,
     cap_blocks,
     context,
     escape,
@@ -26,6 +28,7 @@ from handlers.slack.blockkit import (
     slack_date,
     truncate,
 )
+from knowledge_base.mrkdwn import markdown_to_mrkdwn
 
 OUTPUT_EXCERPT_CHARS = 1200
 THREAD_TEXT_LIMIT = 3000
@@ -36,6 +39,28 @@ class AutofixCallback(StrEnum):
     """Callback ids of auto-fix views. They outlive refactors: never rename a value."""
 
     CONFIRM = "autofix.confirm"
+
+
+class AutofixAction(StrEnum):
+    """Action ids of a walkthrough step's buttons (value "<run id>:<step number>"). Never rename a value."""
+
+    STEP_DONE = "autofix.step.done"
+    STEP_SKIP = "autofix.step.skip"
+    STEP_STUCK = "autofix.step.stuck"
+
+
+STEP_VERDICTS = {
+    AutofixAction.STEP_DONE.value: StepStatus.DONE,
+    AutofixAction.STEP_SKIP.value: StepStatus.SKIPPED,
+    AutofixAction.STEP_STUCK.value: StepStatus.STUCK,
+}
+_VERDICT_WORDS = {StepStatus.DONE: ("✅", "done"), StepStatus.SKIPPED: ("⏭️", "skipped"), StepStatus.STUCK: ("🆘", "stuck")}
+STUCK_CONFIRM = {
+    "title": {"type": "plain_text", "text": "Stuck at this step?"},
+    "text": {"type": "mrkdwn", "text": "The walkthrough stops here and the issue is escalated to the team."},
+    "confirm": {"type": "plain_text", "text": "Escalate"},
+    "deny": {"type": "plain_text", "text": "Not yet"},
+}
 
 
 _STEP_MARKS = {StepStatus.OK: "✅", StepStatus.FAILED: "❌", StepStatus.TIMED_OUT: "⏱️", StepStatus.SHOWN: "📋"}
@@ -61,6 +86,12 @@ def _title(runbook: Runbook) -> str:
 
 def build_started_line(runbook: Runbook, actor: str, *, automatic: bool) -> str:
     steps = len(runbook.steps)
+    if runbook.is_walkthrough:
+        return truncate(
+            f"🧭 {who(actor)} started walking through runbook {_title(runbook)}: {steps} step{'s' if steps != 1 else ''}, "
+            "one at a time below. Check each off with *Done*, *Skip* or *Stuck — escalate*.",
+            THREAD_TEXT_LIMIT,
+        )
     how = "automatically for this alert" if automatic else f"({steps} step{'s' if steps != 1 else ''})"
     return truncate(f"🛠️ {who(actor)} started runbook {_title(runbook)} {how}.", THREAD_TEXT_LIMIT)
 
@@ -96,8 +127,10 @@ def build_refused_line(runbook: Runbook, refusal: ParameterRefused, *, escalatin
     return f"⛔ Runbook {_title(runbook)} refused: {reason}. Nothing was run.{tail}"
 
 
-def build_interrupted_line(title: str, *, escalating: bool) -> str:
+def build_interrupted_line(title: str, *, escalating: bool, walkthrough: bool = False) -> str:
     tail = " Escalating to the team." if escalating else ""
+    if walkthrough:
+        return f"❌ Runbook *{escape(title)}* was not finished: its steps were not all checked off in time.{tail}"
     return f"❌ Runbook *{escape(title)}* was interrupted (the bot stopped while it ran).{tail}"
 
 
@@ -117,7 +150,10 @@ def build_unverified_line(title: str, reason: str, *, escalating: bool) -> str:
     return f"⚠️ Runbook *{escape(title)}* ran but the fix is not verified: {escape(reason)}.{tail}"
 
 
-def build_started_reply(title: str, issue_id: int) -> str:
+def build_started_reply(title: str, issue_id: int, *, walkthrough: bool = False) -> str:
+    if walkthrough:
+        return (f"Started walking through runbook *{escape(title)}* on issue #{issue_id}: "
+                "its steps are in the issue's thread, one at a time.")
     return f"Started runbook *{escape(title)}* on issue #{issue_id}: follow its progress in the issue's thread."
 
 
@@ -125,8 +161,64 @@ def build_refused_reply(title: str, reason: str) -> str:
     return f"Runbook *{escape(title)}* was refused: {escape(reason)}. Nothing was run; the issue is being escalated."
 
 
-def resolution_text(title: str) -> str:
-    return f"Auto-fixed by runbook {title}"
+def resolution_text(title: str, *, walkthrough: bool = False) -> str:
+    return f"Fixed by following runbook {title}" if walkthrough else f"Auto-fixed by runbook {title}"
+
+
+def step_button_value(run_id: int, number: int) -> str:
+    return f"{run_id}:{number}"
+
+
+def manual_text(step: PlannedManual) -> str:
+    """A manual step's text as mrkdwn: the bundled runbooks' Markdown converted, plain text escaped."""
+    return markdown_to_mrkdwn(step.text) if step.format == "markdown" else escape(step.text)
+
+
+def build_step_request(runbook: Runbook, run_id: int, number: int, total: int, step: PlannedManual) -> dict[str, Any]:
+    """The thread message that asks for one step: what to do, and Done / Skip / Stuck — escalate."""
+    name = escape(truncate(step.name, 150))
+    head = f"🧭 Step {number}/{total} of {_title(runbook)}: *{name}*"
+    value = step_button_value(run_id, number)
+    buttons = [
+        button("Done", AutofixAction.STEP_DONE, value, style="primary"),
+        button("Skip", AutofixAction.STEP_SKIP, value),
+        button("Stuck — escalate", AutofixAction.STEP_STUCK, value, style="danger", confirm=STUCK_CONFIRM),
+    ]
+    return {
+        "text": truncate(f"Step {number}/{total}: {step.name}", 300),
+        "blocks": [mrkdwn_section(f"{head}\n{manual_text(step)}"), actions(f"autofix.step.{run_id}.{number}", buttons)],
+    }
+
+
+def build_step_checked(
+    runbook_title: str, number: int, total: int, step: PlannedManual, verdict: str, user_id: str, at: datetime
+) -> dict[str, Any]:
+    """The same message once the step is checked off: who did what, when; no buttons left."""
+    mark, word = _VERDICT_WORDS.get(verdict, ("•", verdict))
+    head = (f"{mark} Step {number}/{total} of *{escape(runbook_title)}*: *{escape(truncate(step.name, 150))}*, "
+            f"{word} by {who(user_id)} at {slack_date(at, '{time}')}")
+    blocks = [mrkdwn_section(f"{head}\n{manual_text(step)}")]
+    if verdict == StepStatus.STUCK:
+        blocks.append(context("The walkthrough stopped here; the issue is being escalated."))
+    return {"text": truncate(f"Step {number}/{total}: {step.name} ({word})", 300), "blocks": blocks}
+
+
+def build_stuck_line(runbook: Runbook, number: int, step_name: str, user_id: str) -> str:
+    return (f"🆘 {who(user_id)} is stuck at step {number} (*{escape(truncate(step_name, 150))}*) of runbook "
+            f"{_title(runbook)}. Escalating to the team.")
+
+
+def build_walkthrough_finished_line(runbook: Runbook, outcomes: Sequence[StepOutcome], seconds: float,
+                                    deadline: datetime) -> str:
+    done = sum(outcome.status == StepStatus.DONE for outcome in outcomes)
+    skipped = sum(outcome.status == StepStatus.SKIPPED for outcome in outcomes)
+    tally = f"{done} done" + (f", {skipped} skipped" if skipped else "")
+    return (
+        f"✅ Every step of runbook {_title(runbook)} is checked off ({tally}) after {humanize_duration(seconds)}. "
+        f"Waiting for the alert to resolve until {slack_date(deadline, '{time}')} "
+        f"({humanize_duration(runbook.verify_window.total_seconds())}) to confirm the fix; "
+        "if it is fixed now, resolve the issue from its message."
+    )
 
 
 def build_escalation_detail(

@@ -87,6 +87,7 @@ class PlannedManual:
     name: str
     text: str
     kind: str = "manual"
+    format: str = "text"  # or "markdown" (the bundled runbooks' steps)
 
     def describe(self) -> str:
         return self.text
@@ -132,7 +133,7 @@ def plan_run(runbook: Runbook, labels: Mapping[str, str]) -> RunPlan:
                 )
             )
         elif isinstance(step, ManualStep):
-            steps.append(PlannedManual(name=name, text=step.text))
+            steps.append(PlannedManual(name=name, text=step.text, format=step.format))
     return RunPlan(runbook, params, tuple(steps))
 
 

@@ -151,10 +151,12 @@ class CommandStep(_Step):
 
 
 class ManualStep(_Step):
-    """Shown to the responder in the thread as written; it is not templated."""
+    """Shown to the responder in the thread as written; it is not templated. In a walkthrough the
+    run waits at it for Done, Skip or Stuck (handlers/autofix/walkthrough.py)."""
 
     kind: Literal["manual"]
     text: str = Field(min_length=1, max_length=2000)
+    format: Literal["text", "markdown"] = "text"  # markdown: the bundled runbooks' steps, from their articles
 
 
 Step = Annotated[HttpStep | CommandStep | ManualStep, Field(discriminator="kind")]
@@ -171,9 +173,15 @@ def _string_leaves(value: Any, where: str, found: list[tuple[str, str]]) -> None
             _string_leaves(item, f"{where}.{key}", found)
 
 
+WALKTHROUGH_ALLOWANCE = timedelta(hours=12)  # how long a person may take over a walkthrough's manual steps
+
+
 class Runbook(StrictModel):
-    """One automatic fix. Matching uses the same Alertmanager semantics as bot.config.LabelMatcher
-    (which this module cannot import: bot.config imports this module)."""
+    """One fix, automatic or walked through. Matching uses the same Alertmanager semantics as
+    bot.config.LabelMatcher (which this module cannot import: bot.config imports this module).
+
+    A runbook without `match`/`match_re` matches no alert by itself: only a bundled runbook's id
+    may leave them out (handlers/autofix/library.py), and then it keeps the bundled one's alerts."""
 
     id: str = Field(pattern=f"^{RUNBOOK_ID_PATTERN}$")
     title: str = Field(min_length=1, max_length=150)
@@ -184,6 +192,7 @@ class Runbook(StrictModel):
     steps: list[Step] = Field(min_length=1, max_length=20)
     confirm: bool = False
     auto: bool = False
+    walkthrough: bool | None = None  # wait at each manual step for Done/Skip/Stuck; default: when every step is manual
     verify_window: Duration = timedelta(minutes=10)
     cooldown: Duration = timedelta(minutes=5)
     max_attempts: int = Field(default=3, ge=1, le=100)
@@ -207,8 +216,6 @@ class Runbook(StrictModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> "Runbook":
-        if not self.match and not self.match_re:
-            raise ValueError(f"runbook {self.id}: give `match` or `match_re`: a runbook never applies to every alert")
         if self.auto and self.confirm:
             raise ValueError(f"runbook {self.id}: `auto` runs without anyone to confirm; drop `confirm` or `auto`")
         sample = {name: "x" for name in self.params}
@@ -226,7 +233,21 @@ class Runbook(StrictModel):
                     )
         return self
 
+    @property
+    def is_walkthrough(self) -> bool:
+        """Walked through step by step in the thread: a person checks off each manual step."""
+        if self.walkthrough is not None:
+            return self.walkthrough
+        return all(isinstance(step, ManualStep) for step in self.steps)
+
+    @property
+    def button_label(self) -> str:
+        """What the issue message's button says for this runbook."""
+        return "Walk me through it" if self.is_walkthrough else "Auto-fix"
+
     def matches(self, labels: Mapping[str, str]) -> bool:
+        if not self.match and not self.match_re:
+            return False  # never every alert: such a runbook applies only through a bundled one's alerts
         if any(labels.get(label) != expected for label, expected in self.match.items()):
             return False
         return all(re.fullmatch(pattern, labels.get(label, "")) for label, pattern in self.match_re.items())
@@ -235,7 +256,12 @@ class Runbook(StrictModel):
     def max_runtime(self) -> timedelta:
         """How long a run may take before it counts as interrupted (steps' timeouts plus slack)."""
         seconds = sum(getattr(step, "timeout", 0.0) for step in self.steps)
-        return timedelta(seconds=seconds + 60)
+        waiting = WALKTHROUGH_ALLOWANCE if self.is_walkthrough and self.has_manual_steps else timedelta(0)
+        return timedelta(seconds=seconds + 60) + waiting
+
+    @property
+    def has_manual_steps(self) -> bool:
+        return any(isinstance(step, ManualStep) for step in self.steps)
 
 
 def check_unique_ids(runbooks: Sequence[Runbook]) -> Sequence[Runbook]:
@@ -257,12 +283,18 @@ class RunbookMatch:
 
 
 class RunbookCatalog:
-    """The configured runbooks in config order: the first that matches an issue's alerts applies."""
+    """The configured runbooks in config order, then the bundled ones (handlers/autofix/library.py):
+    the first that matches an issue's alerts applies. A configured runbook with a bundled one's id
+    replaces it, keeping its alerts when it names none of its own."""
 
-    def __init__(self, runbooks: Sequence[Runbook]) -> None:
+    def __init__(self, runbooks: Sequence[Runbook], bundled: Sequence[Runbook] = ()) -> None:
         check_unique_ids(runbooks)
-        self._runbooks = tuple(runbooks)
-        self._by_id = {runbook.id: runbook for runbook in runbooks}
+        check_unique_ids(bundled)
+        bundled_by_id = {runbook.id: runbook for runbook in bundled}
+        configured = [_keeping_alerts(runbook, bundled_by_id.get(runbook.id)) for runbook in runbooks]
+        overridden = {runbook.id for runbook in runbooks}
+        self._runbooks = (*configured, *(runbook for runbook in bundled if runbook.id not in overridden))
+        self._by_id = {runbook.id: runbook for runbook in self._runbooks}
 
     def __len__(self) -> int:
         return len(self._runbooks)
@@ -283,5 +315,19 @@ class RunbookCatalog:
                     return RunbookMatch(runbook, labels)
         return None
 
+    def runbook_for(self, alerts_labels: Sequence[Mapping[str, str]]) -> Runbook | None:
+        """The runbook that applies to an issue with these alerts' labels (configured or bundled), or None.
+
+        The one question "does a runbook apply?": the Auto-fix button, a run, and whoever
+        classifies issues ask it the same way."""
+        found = self.match(alerts_labels)
+        return found.runbook if found else None
+
     def has_match(self, alerts_labels: Sequence[Mapping[str, str]]) -> bool:
         return self.match(alerts_labels) is not None
+
+
+def _keeping_alerts(runbook: Runbook, bundled: Runbook | None) -> Runbook:
+    if bundled is None or runbook.match or runbook.match_re:
+        return runbook
+    return runbook.model_copy(update={"match": bundled.match, "match_re": bundled.match_re})

@@ -36,6 +36,9 @@ class StepStatus(StrEnum):
     FAILED = "failed"
     TIMED_OUT = "timed_out"
     SHOWN = "shown"  # a manual step: shown to the responder, nothing executed
+    DONE = "done"  # a walkthrough's manual step a person checked off (handlers/autofix/walkthrough.py)
+    SKIPPED = "skipped"  # ... that a person chose to skip
+    STUCK = "stuck"  # ... where a person got stuck: the run stops and the issue escalates
 
 
 @dataclass(frozen=True)
@@ -49,7 +52,7 @@ class StepOutcome:
 
     @property
     def passed(self) -> bool:
-        return self.status in (StepStatus.OK, StepStatus.SHOWN)
+        return self.status in (StepStatus.OK, StepStatus.SHOWN, StepStatus.DONE, StepStatus.SKIPPED)
 
     def as_record(self) -> dict[str, Any]:
         return {

@@ -3,7 +3,8 @@
 A run is recorded (runbook_runs row, issue_events row, thread line) in the same transaction that
 decides it may start, with the issue row locked so two clicks cannot both start one. The steps then
 run in a task of our own, never in the Slack request; each step's result is stored and posted
-through the outbox as it completes.
+through the outbox as it completes. A walkthrough stops at each manual step until a person checks
+it off (walkthrough.py), then goes on in a new task from the stored steps.
 """
 
 from __future__ import annotations
@@ -12,10 +13,8 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -28,11 +27,21 @@ from handlers.autofix.blocks import (
     build_refused_line,
     build_started_line,
     build_step_line,
+    build_stuck_line,
     build_succeeded_line,
+    build_walkthrough_finished_line,
 )
-from handlers.autofix.params import ParameterRefused, RunPlan, plan_run
+from handlers.autofix.params import ParameterRefused, PlannedManual, RunPlan, plan_run
+from handlers.autofix.results import ConfirmationNeeded, RunRefused, RunStarted, StartResult, Trigger
 from handlers.autofix.runbooks import Runbook, RunbookCatalog, RunbookMatch
-from handlers.autofix.runner import StepOutcome, StepRunner
+from handlers.autofix.runner import StepOutcome, StepRunner, StepStatus
+from handlers.autofix.walkthrough import (
+    CheckedOff,
+    ask_for_step,
+    outcome_from_record,
+    record_check_off,
+    walkthrough_digest,
+)
 from handlers.autofix.verification import AutofixVerification, EscalationReason, Escalator, escalate
 from handlers.slack.blockkit import humanize_duration, slack_date
 from handlers.errors import Conflict, InvalidInput, NotFound
@@ -48,38 +57,8 @@ log = logging.getLogger(__name__)
 
 MATCH_ALERT_LIMIT = 10  # the alerts an issue message shows: the button and the run see the same ones
 AUTOFIX_START_OPERATION = "autofix.start"  # an outbox row: start the issue's automatic runbook
-
-
-class Trigger(StrEnum):
-    BUTTON = "button"
-    AUTO = "auto"
-
-
-@dataclass(frozen=True)
-class ConfirmationNeeded:
-    """The runbook wants a person to confirm: show the plan in a modal."""
-
-    issue_id: int
-    issue_title: str
-    plan: RunPlan
-
-
-@dataclass(frozen=True)
-class RunStarted:
-    issue_id: int
-    run_id: int
-    runbook: Runbook
-
-
-@dataclass(frozen=True)
-class RunRefused:
-    issue_id: int
-    run_id: int
-    runbook: Runbook
-    reason: str
-
-
-StartResult = RunStarted | RunRefused
+__all__ = ["AUTOFIX_START_OPERATION", "AutofixService", "ConfirmationNeeded", "RunRefused", "RunStarted",
+           "StartResult", "Trigger"]
 
 
 class AutofixService:
@@ -153,6 +132,17 @@ class AutofixService:
         """The confirmation modal was submitted: check everything again (time has passed) and start."""
         await self._require_operator(issue_id, user_id)
         return await self._start(issue_id, runbook_id, user_id, Trigger.BUTTON)
+
+    async def check_off(self, run_id: int, number: int, verdict: str, user_id: str) -> CheckedOff:
+        """A walkthrough step's Done / Skip / Stuck: record it, then go on (or stop and escalate when stuck)."""
+        await self._roles.require(user_id, Role.RESPONDER, "check off runbook steps")
+        async with self._sessionmaker.begin() as session:
+            checked = await record_check_off(session, self.catalog, run_id, number, verdict, user_id, self._clock())
+        self._active_runs.add(run_id)
+        work = self._execute(run_id, checked.issue_id, checked.plan, checked.requested_by,
+                             done=checked.records, started_at=checked.started_at)
+        self._spawn(work, run_id)
+        return checked
 
     async def close(self) -> None:
         """Shutdown: cancel runs in flight (their processes are killed); the deadline job ends their rows."""
@@ -264,7 +254,7 @@ class AutofixService:
             await escalate(self._escalator, issue_id, EscalationReason.AUTOFIX_REFUSED, detail)
             return RunRefused(issue_id, run.id, runbook, refusal.describe())
         self._active_runs.add(run.id)
-        self._spawn(self._execute(run.id, issue_id, plan, actor), run.id)
+        self._spawn(self._execute(run.id, issue_id, plan, actor, started_at=now), run.id)
         return RunStarted(issue_id, run.id, runbook)
 
     async def _record_start(
@@ -300,23 +290,43 @@ class AutofixService:
 
     # running -----------------------------------------------------------------------------------
 
-    async def _execute(self, run_id: int, issue_id: int, plan: RunPlan, actor: str) -> None:
-        outcomes: list[StepOutcome] = []
+    async def _execute(
+        self, run_id: int, issue_id: int, plan: RunPlan, actor: str, *, done: Sequence[dict[str, Any]] = (),
+        started_at: datetime,
+    ) -> None:
+        """Run the steps after those `done` (as stored); a walkthrough stops at its next manual step to ask for it."""
+        records = list(done)
+        outcomes = [outcome_from_record(record) for record in records]
         digest = hashlib.sha256()
         started = time.monotonic()
+        walking = plan.runbook.is_walkthrough
         try:
             for number, step in enumerate(plan.steps, start=1):
+                if number <= len(outcomes):
+                    if outcomes[number - 1].passed:
+                        continue
+                    break  # stuck: the run ends here
+                if walking and isinstance(step, PlannedManual):
+                    async with self._sessionmaker.begin() as session:
+                        await ask_for_step(session, self._writer, run_id, issue_id, plan, number)
+                    self._writer.wake()
+                    return
                 outcome = await self.runner.run(step, digest)
                 outcomes.append(outcome)
+                records.append(outcome.as_record())
                 async with self._sessionmaker.begin() as session:
                     await RunbookRunRepository(session).transition(
-                        run_id, from_status=RunbookRunStatus.RUNNING, steps=[o.as_record() for o in outcomes]
+                        run_id, from_status=RunbookRunStatus.RUNNING, steps=records
                     )
                     line = build_step_line(outcome, number, len(plan.steps))
                     await self._writer.thread_reply(OutboxRepository(session), issue_id, line)
                 self._writer.wake()
                 if not outcome.passed:
                     break
+            if walking:  # its digest covers the stored steps: who checked off what, when
+                seconds = (self._clock() - started_at).total_seconds()
+                await self._finish(run_id, issue_id, plan, actor, outcomes, "", seconds)
+                return
             await self._finish(run_id, issue_id, plan, actor, outcomes, digest.hexdigest(), time.monotonic() - started)
         except asyncio.CancelledError:
             raise
@@ -340,6 +350,10 @@ class AutofixService:
         async with self._sessionmaker.begin() as session:
             runs = RunbookRunRepository(session)
             deadline = now + runbook.verify_window if succeeded else None
+            stored = await runs.get(run_id) if runbook.is_walkthrough else None
+            if stored is not None:
+                records = list(stored.steps or [])  # who checked off each step, and when
+                digest = walkthrough_digest(records)
             if not await runs.transition(
                 run_id, from_status=RunbookRunStatus.RUNNING, status=status, finished_at=now, verify_deadline=deadline,
                 output_excerpt=excerpt[-8000:], output_digest=digest, error=error, steps=records,
@@ -348,13 +362,18 @@ class AutofixService:
             await IssueRepository(session).add_event(
                 issue_id, actor=actor, kind="autofix_run", summary=f"Runbook {runbook.title}: {status}",
                 detail={"run_id": run_id, "runbook": runbook.id, "outcome": status, "output_digest": digest,
-                        "seconds": round(seconds, 3), "error": error},
+                        "seconds": round(seconds, 3), "error": error, "walkthrough": runbook.is_walkthrough},
                 at=now,
             )
             outbox = OutboxRepository(session)
             if succeeded:
-                await self._writer.thread_reply(outbox, issue_id, build_succeeded_line(runbook, seconds, deadline))
+                line = (build_walkthrough_finished_line(runbook, outcomes, seconds, deadline) if runbook.is_walkthrough
+                        else build_succeeded_line(runbook, seconds, deadline))
+                await self._writer.thread_reply(outbox, issue_id, line)
                 await self._settle_if_already_resolved(session, run_id, issue_id)
+            elif failed is not None and failed[1].status == StepStatus.STUCK:
+                by = str(records[failed[0] - 1].get("by", "")) if len(records) >= failed[0] else ""
+                await self._writer.thread_reply(outbox, issue_id, build_stuck_line(runbook, failed[0], failed[1].name, by))
             elif failed is not None:
                 await self._writer.thread_reply(
                     outbox, issue_id, build_failed_line(runbook, failed[0], failed[1], escalating=True)

@@ -93,7 +93,7 @@ class AutofixVerification:
                                          status=RunbookRunStatus.VERIFIED, verified_at=now):
                 return
             runbook = self._catalog.get(run.runbook_id)
-            issue.resolution = resolution_text(title)
+            issue.resolution = resolution_text(title, walkthrough=runbook is not None and runbook.is_walkthrough)
             if runbook is not None and runbook.root_cause:
                 issue.root_cause = runbook.root_cause
             if runbook is not None and runbook.category:
@@ -169,7 +169,9 @@ class AutofixVerification:
             if unverified:
                 line = build_unverified_line(title, "the alert is still firing", escalating=escalating)
             else:
-                line = build_interrupted_line(title, escalating=escalating)
+                runbook = self._catalog.get(run.runbook_id)
+                walked = runbook is not None and runbook.is_walkthrough and runbook.has_manual_steps
+                line = build_interrupted_line(title, escalating=escalating, walkthrough=walked)
             await self._writer.thread_reply(OutboxRepository(session), run.issue_id, line)
             detail = build_escalation_detail(title, run.runbook_id, run.requested_by, run.steps, f"Outcome: {error}.")
         self._writer.wake()

@@ -250,8 +250,8 @@ def build_issue_buttons(view: IssueMessageView) -> dict[str, Any] | None:
         elements.append(button("Unacknowledge", IssueAction.UNACKNOWLEDGE, value))
     else:
         elements.append(button("Acknowledge", IssueAction.ACKNOWLEDGE, value, style="primary"))
-    if view.autofix_available:  # only when a configured runbook matches the issue's alerts
-        elements.append(button("Auto-fix", IssueAction.AUTOFIX, value))
+    if view.autofix_available:  # only when a runbook (configured or bundled) matches the issue's alerts
+        elements.append(button(view.autofix_label, IssueAction.AUTOFIX, value))
     elements.append(button("Escalate", IssueAction.ESCALATE, value))
     elements.append(button("Resolve", IssueAction.RESOLVE, value, style="danger"))
     return actions(ISSUE_ACTIONS_BLOCK_ID, elements)

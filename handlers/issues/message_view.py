@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Mapping, Protocol, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -48,6 +48,13 @@ class EscalationLine:
     acknowledged_by: str | None = None
 
 
+class OfferedRunbook(Protocol):
+    """A runbook that applies to the issue's alerts, as the message offers it (handlers/autofix)."""
+
+    @property
+    def button_label(self) -> str: ...
+
+
 @dataclass(frozen=True)
 class IssueMessageView:
     issue: Issue
@@ -56,6 +63,7 @@ class IssueMessageView:
     firing_count: int = 0
     key_labels: Sequence[str] = ("severity", "service", "instance", "job", "namespace")
     autofix_available: bool = False
+    autofix_label: str = "Auto-fix"  # "Walk me through it" for a runbook a person walks through
     kb_article: tuple[str, str | None] | None = None  # (title, url) of the matching KB article
     extra_context: Sequence[str] = field(default_factory=tuple)
     escalations: Sequence[EscalationLine] = ()
@@ -67,11 +75,12 @@ async def load_issue_view(
     issue_id: int,
     *,
     key_labels: Sequence[str],
-    has_runbook: Callable[[Sequence[Mapping[str, str]]], bool] | None = None,
+    has_runbook: Callable[[Sequence[Mapping[str, str]]], OfferedRunbook | bool | None] | None = None,
     find_article: Callable[[str, str], tuple[str, str | None] | None] | None = None,
     team_name: Callable[[str], str] | None = None,
 ) -> IssueMessageView | None:
-    """`has_runbook` (auto-fix's runbook matcher) decides whether the Auto-fix button is offered;
+    """`has_runbook` (auto-fix's runbook matcher: the runbook that applies, or None) decides whether
+    the Auto-fix button is offered and what it says;
     `find_article(alertname, title)` (the knowledge base) names the article to read, as (title, url);
     `team_name` (the escalation teams) turns on the line saying who the issue is escalated to."""
     issue = await IssueRepository(session).get(issue_id)
@@ -104,13 +113,15 @@ async def load_issue_view(
             EscalationLine(team_name(e.team), e.level, e.acknowledged_by if e.status == EscalationStatus.ACKNOWLEDGED else None)
             for e in latest.values()
         ]
+    runbook = has_runbook([line.labels for line in lines]) if has_runbook and lines else None
     return IssueMessageView(
         issue=issue,
         alerts=lines,
         alert_count=total,
         firing_count=firing,
         key_labels=tuple(key_labels),
-        autofix_available=bool(has_runbook and lines and has_runbook([line.labels for line in lines])),
+        autofix_available=bool(runbook),
+        autofix_label=getattr(runbook, "button_label", "Auto-fix"),
         kb_article=find_article(lines[0].alertname, issue.title) if find_article and lines else None,
         escalations=escalations,
         holds=await load_holds(session, issue, lines),

@@ -36,7 +36,7 @@ async def test_command_runbook_runs_in_the_background_and_reports_in_the_thread(
     marker = tmp_path / "restarted"
     async with bot_with_runbooks(database_url, standin, [marker_runbook(marker)]) as bot:
         issue_id = await fire(bot, "checkout")
-        other = await fire(bot, "checkout", key="k2", title="DiskFull")
+        other = await fire(bot, "checkout", key="k2", title="PrinterOnFire")  # no runbook, bundled or configured
         posts = [c.args for c in standin.calls_to("chat.postMessage") if not c.args.get("thread_ts")]
         assert "issue.autofix" in _action_ids(posts[0]) and "issue.autofix" not in _action_ids(posts[1])
 

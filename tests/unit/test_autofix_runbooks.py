@@ -47,7 +47,6 @@ def test_a_full_runbook_loads_with_defaults_and_shorthand_durations() -> None:
 @pytest.mark.parametrize(
     "overrides, message",
     [
-        ({"match": {}}, "never applies to every alert"),
         ({"match_re": {"service": "(unclosed"}}, "bad regex"),
         ({"params": {"service": {"label": "service"}}}, "pattern"),
         ({"params": {"service": {"label": "service", "pattern": "[a-z"}}}, "bad regex"),
