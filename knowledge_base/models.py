@@ -86,7 +86,8 @@ class SearchResult:
     path: Path
     title: str
     section: str
-    """The section's heading path joined with " › "; "" for an article's introduction."""
+    """The lead section's heading path joined with " › " ("" for an article's introduction): the
+    actionable one (Fix, Quick checks, ...) when the article has one, see knowledge_base/sections.py."""
     score: float
     """Relevance in [0, 1], falling with rank; comparable across queries."""
     confident: bool
@@ -99,7 +100,12 @@ class SearchResult:
     matched_alert: str | None = None
     """The alert name that selected this article, when the query named one."""
     alternatives: tuple[SectionMatch, ...] = ()
-    """Up to two other sections of the same article that matched, best first."""
+    """Up to two other sections of the same article worth reading next, best first."""
+    matched_section: str = ""
+    """The section the matched line comes from (often "Symptoms"); `section` is what to do."""
+    matched_text: str = ""
+    """The line of the article that matched the question best, shown as context ("Matches: …");
+    filled for the first result of a search, the answer (the others are shown as titles)."""
     draft: bool = False
     """The article is a write-up not yet reviewed (`Article.is_draft`): answers say so."""
 
@@ -116,6 +122,8 @@ class SearchResult:
             "category": self.category,
             "runbook": self.runbook,
             "matched_alert": self.matched_alert,
+            "matched_section": self.matched_section,
+            "matched_text": self.matched_text,
             "draft": self.draft,
             "text": self.text,
             "alternatives": [

@@ -8,9 +8,9 @@ rank mixes both; the section shown is the best-ranked section of that article.
 Each concept of the question (a word or a synonym group) is scored by its best alternative, so
 synonyms never add up. Coverage is the idf-weighted share of the question's concepts an article
 contains, full credit when a concept is in its title, headings, tags or alerts, partial when only
-in the body. Rank is bm25 scaled by coverage; confidence is coverage of the best article above a
-threshold calibrated on bench/kb_questions_*.yaml. A question about lunch or holidays shares no
-topic with an operations KB, so it is not confident however bm25 orders the leftovers.
+in the body. Rank is bm25 scaled by coverage; whether the best article may be given as the answer
+is decided in knowledge_base/confidence.py, and which of its sections leads in
+knowledge_base/sections.py (what to do, not the symptoms the question restates).
 """
 
 from __future__ import annotations
@@ -21,8 +21,10 @@ import re
 import sqlite3
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from knowledge_base import sections as section_choice
+from knowledge_base.confidence import BODY_ONLY_CREDIT, COMPETITORS, ConceptSpread, Verdict, judge
 from knowledge_base.models import Article, SearchResult, SearchResults, SectionMatch
 from knowledge_base.query import AnalyzedQuery, Vocabulary, analyze, fts_phrase
 
@@ -33,12 +35,6 @@ COLUMN_WEIGHTS = (8.0, 4.0, 4.0, 1.0)
 """bm25() weights for (title, headings, keywords = tags + alerts + category, body)."""
 ARTICLE_WEIGHT = 0.5
 """Share of an article's rank that comes from the whole-article row (the rest: its best section)."""
-CONFIDENT_COVERAGE = 0.45
-"""Minimum coverage for a confident answer: the idf-weighted share of the question's concepts
-the article contains, a concept found only in the body counting BODY_ONLY_CREDIT."""
-BODY_ONLY_CREDIT = 0.4
-"""A concept in the title, headings, tags or alerts is what the article is about; one only in
-the body may be incidental ("days", "leave", "left" all occur in a long runbook)."""
 COVERAGE_FLOOR = 0.5
 """Rank = bm25 share x (COVERAGE_FLOOR + coverage): coverage reorders, bm25 still counts."""
 ARTICLE_CANDIDATES = 100
@@ -47,7 +43,6 @@ SHORTLIST = 10
 SECTION_CANDIDATES = 300
 MAX_ALTERNATIVES = 2
 TEMPLATE_HEADING_SHARE = 0.25
-PREFERRED_ALERT_SECTIONS = ("quick checks", "diagnosis", "fix", "mitigation")
 
 _LINK_TARGET = re.compile(r"\]\((?:<[^>]*>|[^)\s]*)(?:\s+\"[^\"]*\")?\)")
 _REFERENCE_DEFINITION = re.compile(r"^ {0,3}\[[^\]]+\]:.*$", re.MULTILINE)
@@ -63,6 +58,7 @@ class _Candidate:
     sections: tuple[tuple[int, float], ...]
     """(section index in the article, section score), best first."""
     alert: str | None = None
+    verdict: Verdict | None = None
 
 
 class SearchIndex:
@@ -124,7 +120,10 @@ class SearchIndex:
     def search(self, text: str, limit: int = 3) -> SearchResults:
         query = analyze(text, self.vocabulary)
         candidates, diagnostics = self._rank(query, limit)
-        results = self._results(candidates[: max(limit, 0)])
+        if candidates and candidates[0].verdict is not None:
+            diagnostics["confidence"] = candidates[0].verdict.reason
+        idfs = [concept["idf"] for concept in diagnostics.get("concepts", ())]
+        results = self._results(candidates[: max(limit, 0)], query, idfs)
         return SearchResults(text, results, bool(results) and results[0].confident, diagnostics)
 
     def article_index_for_alert(self, alertname: str) -> int | None:
@@ -136,12 +135,8 @@ class SearchIndex:
 
         The alert's own title describes the symptom the responder already sees, so it is not
         used to pick the section; the next steps ("Fix", "Mitigation") come as alternatives."""
-        article = self.articles[number]
-        headings = [section.heading.lower() for section in article.sections]
-        order = [headings.index(h) for h in PREFERRED_ALERT_SECTIONS if h in headings]
-        order += [n for n in range(len(article.sections)) if n not in order]
-        sections = tuple((n, 1.0) for n in order)
-        return self._results([_Candidate(number, 1.0, 1.0, sections, alert=alertname)])[0]
+        candidate = _Candidate(number, 1.0, 1.0, (), alert=alertname)
+        return self._results([candidate], AnalyzedQuery(alertname, (), (alertname,)), [])[0]
 
     def _rank(self, query: AnalyzedQuery, limit: int) -> tuple[list[_Candidate], dict]:
         alert_hits = self._alert_hits(query)
@@ -182,6 +177,14 @@ class SearchIndex:
             rank = bm25_share * (COVERAGE_FLOOR + coverages[number])
             candidates.append(_Candidate(number, rank, coverages[number], found, alert_hits.get(number)))
         candidates.sort(key=lambda c: (c.alert is None, -c.rank))
+        spreads = [
+            ConceptSpread(c.label, idf / idf_total, anywhere, topical)
+            for c, (anywhere, topical), idf in zip(query.concepts, matches, idfs)
+        ]
+        competitors = [c.article for c in candidates[:COMPETITORS]]
+        candidates = [
+            replace(c, verdict=judge(c.article, c.coverage, c.alert, spreads, competitors)) for c in candidates
+        ]
         diagnostics = {
             "concepts": [
                 {"label": c.label, "articles": len(anywhere), "topical": len(topical), "idf": round(idf, 3)}
@@ -207,35 +210,52 @@ class SearchIndex:
             found[number].append((section_number, score))
         return {number: tuple(sorted(items, key=lambda item: -item[1])) for number, items in found.items()}
 
-    def _results(self, candidates: Sequence[_Candidate]) -> tuple[SearchResult, ...]:
+    def _results(
+        self, candidates: Sequence[_Candidate], query: AnalyzedQuery, idfs: Sequence[float]
+    ) -> tuple[SearchResult, ...]:
         """Scores fall with rank: the first result's score is its coverage, the others are scaled
-        by their rank relative to it, so a list never shows a later result as more certain."""
+        by their rank relative to it, so a list never shows a later result as more certain.
+        Only the first (the answer) gets the matched line: the others are shown as titles."""
         results, ceiling, reference = [], 1.0, None
-        for candidate in candidates:
+        for position, candidate in enumerate(candidates):
             if candidate.alert:
                 score = 1.0
             else:
                 reference = reference or candidate
                 score = reference.coverage * candidate.rank / (reference.rank or 1.0)
             ceiling = min(ceiling, score)
-            confident = candidate.alert is not None or candidate.coverage >= CONFIDENT_COVERAGE
-            results.append(self._result(candidate, ceiling, confident))
+            confident = candidate.alert is not None or (candidate.verdict is not None and candidate.verdict.confident)
+            results.append(self._result(candidate, ceiling, confident, query, idfs, with_line=position == 0))
         return tuple(results)
 
-    def _result(self, candidate: _Candidate, score: float, confident: bool) -> SearchResult:
+    def _result(
+        self,
+        candidate: _Candidate,
+        score: float,
+        confident: bool,
+        query: AnalyzedQuery,
+        idfs: Sequence[float],
+        *,
+        with_line: bool,
+    ) -> SearchResult:
+        """The article opened at its actionable section (knowledge_base/sections.py)."""
         article = self.articles[candidate.article]
-        ordered = candidate.sections or ((0, 0.0),)
-        section = article.sections[ordered[0][0]] if article.sections else None
-        top = ordered[0][1] or 1.0
+        choice = section_choice.choose(
+            article, query.text, candidate.sections, query if with_line else None, idfs, alert=candidate.alert
+        )
+        section = article.sections[choice.order[0]] if choice.order else None
+        scores = dict(candidate.sections)
+        top = max(scores.values(), default=0.0) or 1.0
         alternatives = tuple(
             SectionMatch(
                 article.sections[number].display_heading,
                 article.sections[number].anchor,
-                round(score * value / top, 4),
+                round(score * scores.get(number, 0.0) / top, 4),
                 article.sections[number].text,
             )
-            for number, value in ordered[1 : 1 + MAX_ALTERNATIVES]
+            for number in choice.order[1 : 1 + MAX_ALTERNATIVES]
         )
+        matched = article.sections[choice.matched_section] if choice.matched_section is not None else None
         return SearchResult(
             article_id=article.article_id,
             path=article.path,
@@ -250,6 +270,8 @@ class SearchIndex:
             anchor=section.anchor if section else "",
             matched_alert=candidate.alert,
             alternatives=alternatives,
+            matched_section=matched.display_heading if matched else "",
+            matched_text=choice.matched_line,
             draft=article.is_draft,
         )
 

@@ -32,18 +32,45 @@ def make_kb(folder: Path) -> Path:
     return folder
 
 
-def test_search_prints_a_readable_list() -> None:
-    completed = run("search", "db connections timing out")
+def test_search_prints_the_answer_text_by_default() -> None:
+    completed = run("search", "disk full on db server")
+    assert completed.returncode == 0, completed.stderr
+    lines = completed.stdout.splitlines()
+    assert lines[0] == "Disk space running out › Quick checks"
+    assert lines[1].startswith("Matches: ") and "No space left on device" in lines[1]
+    assert "df -h" in completed.stdout  # the checks themselves, not the symptoms
+    assert "Full article: " in completed.stdout and "disk-space.md#quick-checks" in completed.stdout
+
+
+def test_search_answers_a_how_to_with_the_fix() -> None:
+    completed = run("search", "how do I renew the certificate")
+    assert completed.stdout.splitlines()[0] == "TLS certificate expiry and renewal › Fix"
+    assert "certbot renew" in completed.stdout
+
+
+def test_search_list_prints_a_readable_list() -> None:
+    completed = run("search", "db connections timing out", "--list")
     assert completed.returncode == 0, completed.stderr
     first_line = completed.stdout.splitlines()[0]
     assert first_line.startswith("1. Database connection timeouts")
     assert "(score " in first_line
 
 
-def test_search_says_when_it_is_not_confident() -> None:
-    completed = run("search", "what's the wifi password for guests")
+def test_search_says_when_it_is_not_sure_and_offers_a_ticket() -> None:
+    completed = run("search", "how do I reset my VPN")
+    assert completed.returncode == 0
+    lines = completed.stdout.splitlines()
+    assert lines[0].startswith("Not sure")
+    assert any("Network latency and packet loss" in line for line in lines[1:4])
+    assert any("Password resets" in line for line in lines[1:4])
+    assert "/issue new" in lines[-1]
+
+
+def test_search_says_when_nothing_matches() -> None:
+    completed = run("search", "what's the wifi password for guests", "--list")
     assert completed.returncode == 0
     assert "Not confident" in completed.stdout or "No article" in completed.stdout
+    assert "No article" in run("search", "what's for lunch").stdout
 
 
 def test_search_json_has_the_fields_the_bot_uses(tmp_path: Path) -> None:
@@ -56,6 +83,13 @@ def test_search_json_has_the_fields_the_bot_uses(tmp_path: Path) -> None:
     assert best["title"] == "Clearing the cache"
     assert best["section"] == "Fix"
     assert Path(best["path"]) == tmp_path / "cache.md"
+    assert {"matched_section", "matched_text"} <= set(best)
+
+
+def test_search_json_names_the_line_that_matched() -> None:
+    [best] = json.loads(run("search", "too many connections on postgres", "--json", "--limit", "1").stdout)
+    assert best["section"] == "Quick checks" and best["matched_section"] == "Symptoms"
+    assert "too many clients" in best["matched_text"]
 
 
 def test_kb_flags_replace_the_default_folders(tmp_path: Path) -> None:
