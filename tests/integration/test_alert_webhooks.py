@@ -42,7 +42,8 @@ async def test_firing_alerts_open_issues_and_post_messages_with_buttons(bot: Run
     assert "<!date^" in text
     blocks = posts[0].args["blocks"]
     action_ids = [e["action_id"] for b in blocks if b.get("block_id") == "issue.actions" for e in b["elements"]]
-    assert action_ids == ["issue.ack", "issue.escalate", "issue.resolve"]  # no runbook configured: no Auto-fix
+    # no runbook configured, but the bundled RB-APP-04 (its article lists HighErrorRate) is walked through
+    assert action_ids == ["issue.ack", "issue.autofix", "issue.escalate", "issue.resolve"]
     assert blocks[0]["text"]["text"].startswith("🔴 *HighErrorRate: High 5xx error rate on checkout-")
     links = {e["text"]["text"]: e["url"] for b in blocks if b.get("block_id") == "issue.links" for e in b["elements"]}
     assert links["Runbook"] == "https://runbooks.example.com/HighErrorRate"

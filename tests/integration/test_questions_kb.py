@@ -130,7 +130,7 @@ async def test_an_alert_issue_message_names_its_knowledge_base_article(bot: Runn
     posts = await bot.standin.wait_for("chat.postMessage", count=2)
     text = shown(posts[0].args["blocks"])
     assert "📖 Spike in 5xx server errors (500, 502, 503, 504) (in Slack: `/ask HighErrorRate`)" in text
-    assert "No runbook fixes this automatically" in text
+    assert "No runbook fixes this automatically" not in text and "Walk me through it" in text  # RB-APP-04, bundled
 
     # Asking what the message suggests gives that article.
     await command(bot, "/ask", "HighErrorRate", reply="ask")
