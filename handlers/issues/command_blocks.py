@@ -50,6 +50,12 @@ EVENT_ICONS = {
     "reopened": "🔁",
     "denied": "⛔",
     "alerts_grouped": "🔥",
+    "silenced": "🔕",
+    "silence_lifted": "🔔",
+    "silence_expired": "🔔",
+    "snoozed": "💤",
+    "snooze_ended": "⏰",
+    "snooze_over": "⏰",
 }
 TIMELINE_SUMMARY_LIMIT = 600
 _ESCAPED_MENTION = re.compile(r"&lt;@([UW][A-Z0-9]{2,})&gt;")
