@@ -42,6 +42,7 @@ GAP_GROUPS_SHOWN = 25
 TICKET_TITLE_LIMIT = 150
 EMPTY_SECTION = "_This part has no text of its own: open the full article._"
 NOT_SURE = "I'm not sure I have an answer for that."
+MATCHES_LIMIT = 300  # one line of context under the title, not a second answer
 DRAFT_MARK = "Draft — not yet reviewed"
 
 USAGE = (
@@ -108,13 +109,23 @@ def _asker_note(answer: Answer) -> dict[str, Any]:
     return context(f"Asked by <@{answer.asked_by}>; the buttons are theirs.")
 
 
+def matches_line(result: SearchResult) -> str | None:
+    """“Matches: <symptom>”: the line the question matched, so the asker sees why this article."""
+    if not result.matched_text:
+        return None
+    return "🔎 Matches: " + truncate_mrkdwn(markdown_to_mrkdwn(result.matched_text), MATCHES_LIMIT)
+
+
 def build_answer(answer: Answer, *, public: bool = False) -> tuple[str, list[dict[str, Any]]]:
-    """The best section, up to two other articles, and the two feedback buttons.
+    """What to do (the article's actionable section), the symptom it matched as one line of
+    context, a button to the full article, up to two other articles, and the feedback buttons.
 
     `public` answers (a thread in a channel) say whose buttons these are."""
     best = answer.results[0]
+    matched = matches_line(best)
     blocks: list[dict[str, Any]] = [
         mrkdwn_section(f"📖 {_title_line(best)}", accessory=_show_button(best.article_id, "Show full article")),
+        *([context(matched)] if matched else []),
         mrkdwn_section(section_mrkdwn(best.text)),
         context(_about(best)),
     ]
@@ -139,7 +150,8 @@ def build_answer(answer: Answer, *, public: bool = False) -> tuple[str, list[dic
 
 
 def build_no_answer(answer: Answer, *, public: bool = False) -> tuple[str, list[dict[str, Any]]]:
-    """Say plainly that nothing fits; show the closest articles only as "might be related"."""
+    """Say plainly that nothing fits; show the closest articles (up to three, each with a button)
+    only as "might be related", and offer a ticket."""
     blocks: list[dict[str, Any]] = [
         mrkdwn_section(f"🤔 *{NOT_SURE}*\nNothing in the knowledge base matches it well enough to be sure.")
     ]
@@ -151,7 +163,7 @@ def build_no_answer(answer: Answer, *, public: bool = False) -> tuple[str, list[
     blocks.append(
         context(
             "Tip: use the words you see — the error message, the page or the system's name. "
-            "Or open a ticket and a person will look into it."
+            "Or open a ticket (as with `/issue new`) and a person will look into it."
         )
     )
     if public:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -100,6 +101,31 @@ def test_low_confidence_says_so_and_offers_the_ticket_never_an_answer() -> None:
     _, nothing = build_no_answer(answer(confident=False))
     assert buttons(nothing) == [("kb.ticket", "7")]
     assert not check_blocks(nothing, 50)
+
+
+def test_the_matched_symptom_is_one_line_of_context_under_the_title() -> None:
+    best = replace(result(section="Quick checks", text="1. `df -h`"), matched_section="Symptoms",
+                   matched_text="Errors `No space left on device` <@U1> & " + "more " * 200)  # fmt: skip
+    _, blocks = build_reply(answer(best))
+    assert blocks[0]["text"]["text"].endswith("› Quick checks")
+    matches = blocks[1]
+    assert matches["type"] == "context"
+    line = matches["elements"][0]["text"]
+    assert line.startswith("🔎 Matches: Errors `No space left on device` &lt;@U1&gt; &amp;")
+    assert len(line) <= 320 and line.endswith("…")
+    assert blocks[2]["text"]["text"] == "1. `df -h`"
+    assert not check_blocks(blocks, 50)
+    assert [b["type"] for b in build_reply(answer(result()))[1][:3]] == ["section", "section", "context"]
+
+
+def test_not_sure_lists_up_to_three_candidates_with_buttons_and_offers_a_ticket() -> None:
+    candidates = [result(f"a{n}", title=f"Article {n}", section="Fix", confident=False) for n in range(4)]
+    text, blocks = build_no_answer(answer(*candidates, confident=False, question="how do I reset my VPN"))
+    assert text == "I'm not sure I have an answer for that."
+    assert [value for action, value in buttons(blocks) if action == "kb.show_article"] == ["a0", "a1", "a2"]
+    assert "*Article 0* › Fix" in texts(blocks) and "/issue new" in texts(blocks)
+    assert ("kb.ticket", "7") in buttons(blocks)
+    assert not check_blocks(blocks, 50)
 
 
 def test_solved_keeps_the_answer_and_replaces_only_the_buttons() -> None:
