@@ -44,6 +44,7 @@ from handlers import (
 from handlers.alerts.service import AlertService
 from handlers.alerts.webhooks import MAX_BODY_BYTES, AlertWebhooks
 from handlers.autofix.library import bundled_runbooks
+from handlers.alerts.triage import AlertTriage
 from handlers.autofix.runbooks import RunbookCatalog
 from handlers.autofix.service import AUTOFIX_START_OPERATION, AutofixService
 from handlers.escalations.chains import CHAIN_INTERVAL_SECONDS, EscalationChains
@@ -133,7 +134,6 @@ def create_app(
         sessionmaker, writer, reader=reader, helpdesk_channel=config.helpdesk_channel, roles=roles,
         lifecycle=lifecycle, clock=clock,
     )
-    alerts = AlertService(sessionmaker, config, writer, issues=issues, lifecycle=lifecycle, clock=clock)
     kb_folder = knowledge_feed.writable_folder(config.knowledge_base, settings.kb_paths, _data_dir(settings))
     # loaded in a thread by the lifecycle; write-ups' folder included, so a draft answers at once
     knowledge = KnowledgeBaseLoader(knowledge_feed.loaded_paths(settings.kb_paths, kb_folder))
@@ -150,6 +150,8 @@ def create_app(
             load_issue_view, key_labels=config.key_labels, has_runbook=runbooks.runbook_for,
             find_article=knowledge.article_for_alert, team_name=teams.name_of,
         ),
+    triage = AlertTriage(config, article_category=knowledge.category_for_alert, runbook_applies=runbooks.has_match)
+    alerts = AlertService(sessionmaker, config, writer, issues=issues, lifecycle=lifecycle, triage=triage, clock=clock)
         build_issue_message,
         metrics,
         clock=clock,

@@ -31,3 +31,19 @@ CATEGORY_LABELS = {
     Category.SECURITY: "Security",
     Category.OTHER: "Other",
 }
+
+
+class IssueClass(StrEnum):
+    """Minor: a runbook applies and the priority is not High, so the team's procedure fixes it.
+    Complex: anything else, and any minor issue once auto-fix fails or someone escalates it."""
+
+    MINOR = "minor"
+    COMPLEX = "complex"
+
+
+ISSUE_CLASS_LABELS = {IssueClass.MINOR: "Minor", IssueClass.COMPLEX: "Complex"}
+
+
+def issue_class_label(value: str | None) -> str:
+    """"Minor" / "Complex"; "" for an issue opened before issues were classified."""
+    return ISSUE_CLASS_LABELS.get(value, value) if value else ""  # type: ignore[call-overload]

@@ -25,6 +25,7 @@ from handlers.alerts.blocks import build_resolved_line, build_storm_thread_lines
 from handlers.alerts.parsers import AlertBatch, IncomingAlert
 from handlers.alerts.settings import AlertRouting
 from handlers.alerts.storms import Bucket, NewAlert, bucket_new_alerts, plan_storms
+from handlers.alerts.triage import AlertTriage
 from handlers.issues.lifecycle import IssueLifecycle
 from delivery.outbox import OutboxWriter
 from storage.models import OPEN_STATUSES, Alert, AlertStatus, Issue, IssueStatus
@@ -56,8 +57,10 @@ class Ingestion:
         writer: OutboxWriter,
         lifecycle: IssueLifecycle,
         now: datetime,
+        triage: AlertTriage | None = None,
     ) -> None:
         self.config = config
+        self.triage = triage or AlertTriage(config)
         self.writer = writer
         self.lifecycle = lifecycle
         self.session = session
@@ -147,14 +150,16 @@ class Ingestion:
         openings: list[tuple[Bucket, list[NewAlert], bool]] = [(b, [new], False) for b, new in plan.singles]
         openings += [(bucket, bucket.alerts, True) for bucket in plan.new_groups]
         rows = [self._issue_row(bucket, [new.alert for new in alerts], grouped) for bucket, alerts, grouped in openings]
+        category_sources = [row.pop("_category_from") for row in rows]  # for the "opened" events, not a column
         issue_ids = await self.issues.insert_many(rows)
         writer = self.writer
         await writer.render_issues(self.outbox, issue_ids, new=True)
-        for issue_id, (bucket, alerts, grouped) in zip(issue_ids, openings):
+        for issue_id, row, category_from, (bucket, alerts, grouped) in zip(issue_ids, rows, category_sources, openings):
             first = alerts[0]
             self._event(issue_id, first.alert.source, "opened",
                         "Alert storm grouped into one issue" if grouped else f"Opened from {first.alert.source} alert",
-                        {"alertname": first.alert.alertname, "labels": first.alert.labels})
+                        {"alertname": first.alert.alertname, "labels": first.alert.labels, "category": str(row["category"]),
+                         "category_from": category_from, "issue_class": str(row["issue_class"])})
             self._link(alerts, issue_id)
             self.results[first.delivery].issues_opened += 1
             if grouped:
@@ -227,14 +232,18 @@ class Ingestion:
         else:
             title = first.annotations.get("summary") or first.annotations.get("title") or first.alertname
             description = first.annotations.get("description") or first.annotations.get("message", "")
+        priority = self._highest_priority(alerts)
+        category = self.triage.category(first.alertname, first.labels)
         return {
             "reported_at": self.now,
             "reported_by": first.source,
             "source": first.source,
             "title": title[:500],
             "description": description,
-            "priority": self._highest_priority(alerts),
-            "category": self.config.category_for(first.labels),
+            "priority": priority,
+            "category": category.category,
+            "_category_from": category.source,  # taken out before the INSERT: it goes in the "opened" event
+            "issue_class": self.triage.issue_class(priority, [alert.labels for alert in alerts]),
             "status": IssueStatus.OPEN,
             "channel": bucket.channel,
             "group_key": bucket.group_key,

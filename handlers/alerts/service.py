@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from handlers.alerts.ingestion import Ingestion, IngestResult
 from handlers.alerts.parsers import AlertBatch
 from handlers.alerts.settings import AlertRouting
+from handlers.alerts.triage import AlertTriage
 from handlers.errors import Conflict, NotFound
 from handlers.issues.lifecycle import IssueLifecycle
 from handlers.issues.service import IssueService
@@ -82,14 +83,17 @@ class AlertService:
         *,
         issues: IssueService,
         lifecycle: IssueLifecycle | None = None,
+        triage: AlertTriage | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        """`issues`: the app's issue service, through which monitoring systems acknowledge."""
+        """`issues`: the app's issue service, through which monitoring systems acknowledge; `triage`:
+        how a new issue gets its category and class (default: the config's rules and the built-in ones)."""
         self._sessionmaker = sessionmaker
         self._config = config
         self._writer = outbox_writer
         self._issues = issues
         self._lifecycle = lifecycle or IssueLifecycle()
+        self._triage = triage or AlertTriage(config)
         self._clock = clock
         self._queue: list[_Pending] = []
         self._committer: asyncio.Task[None] | None = None
@@ -195,6 +199,6 @@ class AlertService:
                 batches = [pending.batch for pending in group]
                 ingestion = Ingestion(
                     session, batches, config=self._config, writer=self._writer, lifecycle=self._lifecycle,
-                    now=self._clock(),
+                    now=self._clock(), triage=self._triage,
                 )
                 return await ingestion.run()

@@ -13,7 +13,7 @@ from typing import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.vocabulary import Category, Priority
+from core.vocabulary import Category, IssueClass, Priority
 from handlers.errors import Conflict, InvalidInput
 from handlers.issues.lifecycle import IssueLifecycle
 from handlers.issues.notices import (
@@ -84,6 +84,7 @@ class IssueLogMixin:
                     description=new.description.strip()[:DESCRIPTION_LIMIT],
                     priority=new.priority.value,
                     category=new.category.value,
+                    issue_class=IssueClass.COMPLEX.value,  # no alert, so no runbook applies: a person looks at it
                     status=IssueStatus.OPEN,
                     channel=self._helpdesk_channel,
                     link_url=new.link_url,
@@ -96,7 +97,8 @@ class IssueLogMixin:
                 actor=reporter,
                 kind="opened",
                 summary="Reported in Slack",
-                detail={"priority": issue.priority, "category": issue.category, "link_url": new.link_url},
+                detail={"priority": issue.priority, "category": issue.category, "issue_class": issue.issue_class,
+                        "link_url": new.link_url},
                 at=now,
             )
             outbox = OutboxRepository(session)

@@ -37,6 +37,8 @@ class KnowledgeBaseLoader:
         self._failed = False
         self._alert_links: dict[tuple[str, str], tuple[str, str | None] | None] = {}
         self._links_for: object | None = None  # the load (kb.report) the cached links came from
+        self._alert_categories: dict[str, str | None] = {}
+        self._categories_for: object | None = None
 
     @property
     def current(self) -> KnowledgeBase | None:
@@ -96,6 +98,23 @@ class KnowledgeBaseLoader:
                 self._alert_links.clear()
             self._alert_links[key] = _link(kb, alertname, title)
         return self._alert_links[key]
+
+    def category_for_alert(self, alertname: str) -> str | None:
+        """The `category:` of the article an alert matches, for the issue it opens; None while the
+        first load runs or when no article fits. By name only, so a storm of distinct titles is
+        one search; cached per load like the links."""
+        kb = self._kb
+        if kb is None:
+            return None
+        if self._categories_for is not kb.report:
+            self._alert_categories.clear()
+            self._categories_for = kb.report
+        if alertname not in self._alert_categories:
+            if len(self._alert_categories) >= ALERT_CACHE_SIZE:
+                self._alert_categories.clear()
+            result = kb.search_for_alert(alertname=alertname)
+            self._alert_categories[alertname] = result.category if result is not None else None
+        return self._alert_categories[alertname]
 
 
 def _link(kb: KnowledgeBase, alertname: str, title: str) -> tuple[str, str | None] | None:

@@ -33,6 +33,7 @@ class Issue(Base):
         Index("ix_issues_reported_at_summary", "reported_at", "priority", "category", "source", "ack_seconds"),
         Index("ix_issues_resolved_at_summary", "resolved_at", "priority", "resolution_seconds", "reported_at"),
         Index("ix_issues_status_reported_at_priority", "status", "reported_at", "priority"),
+        Index("ix_issues_reported_at_class", "reported_at", "issue_class"),  # migration 0008
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -43,6 +44,8 @@ class Issue(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     priority: Mapped[str] = mapped_column(String(10))
     category: Mapped[str] = mapped_column(String(32))
+    # "minor" or "complex" (core.vocabulary.IssueClass), set when it opens; None: opened before migration 0008.
+    issue_class: Mapped[str | None] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(20), default=IssueStatus.OPEN)
     channel: Mapped[str | None] = mapped_column(String(255))
     assignee: Mapped[str | None] = mapped_column(String(255))
