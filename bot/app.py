@@ -42,9 +42,9 @@ from handlers import (
     surveys,
 )
 from handlers.alerts.service import AlertService
+from handlers.alerts.triage import AlertTriage
 from handlers.alerts.webhooks import MAX_BODY_BYTES, AlertWebhooks
 from handlers.autofix.library import bundled_runbooks
-from handlers.alerts.triage import AlertTriage
 from handlers.autofix.runbooks import RunbookCatalog
 from handlers.autofix.service import AUTOFIX_START_OPERATION, AutofixService
 from handlers.escalations.chains import CHAIN_INTERVAL_SECONDS, EscalationChains
@@ -141,6 +141,8 @@ def create_app(
         sessionmaker, knowledge, issues, roles, tz=config.issue_log.zone, clock=clock
     )
     runbooks = RunbookCatalog(config.runbooks, bundled_runbooks(config.runbook_library))  # configured ones win
+    triage = AlertTriage(config, article_category=knowledge.category_for_alert, runbook_applies=runbooks.has_match)
+    alerts = AlertService(sessionmaker, config, writer, issues=issues, lifecycle=lifecycle, triage=triage, clock=clock)
     teams = TeamDirectory(config.teams, default_channel=config.default_channel)
     worker = DeliveryWorker(
         sessionmaker,
@@ -150,8 +152,6 @@ def create_app(
             load_issue_view, key_labels=config.key_labels, has_runbook=runbooks.runbook_for,
             find_article=knowledge.article_for_alert, team_name=teams.name_of,
         ),
-    triage = AlertTriage(config, article_category=knowledge.category_for_alert, runbook_applies=runbooks.has_match)
-    alerts = AlertService(sessionmaker, config, writer, issues=issues, lifecycle=lifecycle, triage=triage, clock=clock)
         build_issue_message,
         metrics,
         clock=clock,
