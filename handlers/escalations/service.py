@@ -27,6 +27,7 @@ from handlers.escalations.ids import AUTOMATIC_REASONS, EscalationReason, Urgenc
 from handlers.escalations.on_call import on_call_for
 from handlers.escalations.pagerduty import PagerDutyEvents, dedup_key_for
 from handlers.escalations.teams import Team, TeamDirectory
+from handlers.issues.classification import make_complex
 from handlers.issues.service import IssueService
 from delivery.outbox import OutboxWriter
 from handlers.roles import Role, RoleChecker
@@ -36,6 +37,14 @@ from storage.repositories.issue import IssueRepository
 from storage.repositories.escalation import EscalationRepository
 
 log = logging.getLogger(__name__)
+# Why an automatic escalation turns a minor issue complex, in the timeline's words.
+_WHY_COMPLEX = {
+    EscalationReason.AUTOFIX_FAILED: "auto-fix failed",
+    EscalationReason.AUTOFIX_REFUSED: "auto-fix refused to run",
+    EscalationReason.UNVERIFIED: "auto-fix did not make the alert resolve",
+    EscalationReason.MANUAL: "escalated",
+    EscalationReason.CHAIN: "escalated",
+}
 
 
 @dataclass(frozen=True)
@@ -164,6 +173,7 @@ class EscalationService:
                     detail={"team": team.key, "reason": reason.value, "detail": note}, at=now,
                 )
                 log.info("automatic escalation of issue %s skipped: %s", issue_id, skipped)
+                await make_complex(session, issue, actor=requested_by, reason=_WHY_COMPLEX[reason], at=now)
                 return None
             context = await load_context(session, issue, self._load_view)
             on_call = (await on_call_for(session, team, now)).person  # the rota, or an /oncall override
@@ -189,6 +199,8 @@ class EscalationService:
                 },
                 at=now,
             )
+            why = _WHY_COMPLEX[reason] if automatic else f"escalated to {team.name}"
+            await make_complex(session, issue, actor=requested_by, reason=why, at=now)
             outbox = OutboxRepository(session)
             await announce(self._writer, outbox, notice, channel=team.channel)
             if dedup_key is not None:

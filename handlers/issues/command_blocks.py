@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from core.vocabulary import Category, Priority
+from core.vocabulary import Category, Priority, issue_class_label
 from handlers.slack.blockkit import (
     SECTION_TEXT_LIMIT,
     actions,
@@ -56,6 +56,8 @@ EVENT_ICONS = {
     "snoozed": "💤",
     "snooze_ended": "⏰",
     "snooze_over": "⏰",
+    "reclassified": "🔀",
+    "category_changed": "🏷️",
 }
 TIMELINE_SUMMARY_LIMIT = 600
 _ESCAPED_MENTION = re.compile(r"&lt;@([UW][A-Z0-9]{2,})&gt;")
@@ -136,7 +138,9 @@ def issue_line(issue: Issue) -> str:
     marker = RESOLVED_MARKER if resolved else PRIORITY_MARKERS.get(issue.priority, "⚪")
     owner = f"👤 {mention(issue.assignee)}" if issue.assignee else "unassigned"
     details = " · ".join(
-        [escape(issue.status), escape(issue.priority), escape(issue.category), owner, slack_date(issue.reported_at)]
+        [escape(issue.status), escape(issue.priority), escape(issue.category)]
+        + ([escape(issue_class_label(issue.issue_class))] if issue.issue_class else [])
+        + [owner, slack_date(issue.reported_at)]
     )
     return f"{marker} *#{issue.id}* {escape(truncate(issue.title, 150))}\n{details}"
 
@@ -166,6 +170,7 @@ def _issue_fields(issue: Issue) -> list[str]:
     fields = [
         f"*Priority*\n{escape(issue.priority)}",
         f"*Category*\n{escape(issue.category)}",
+        f"*Class*\n{escape(issue_class_label(issue.issue_class) or 'not classified')}",
         f"*Status*\n{escape(issue.status)}",
         f"*Reported by*\n{mention(issue.reported_by)} · {slack_date(issue.reported_at)}",
         f"*Assignee*\n{mention(issue.assignee) if issue.assignee else 'nobody yet'}",

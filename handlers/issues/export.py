@@ -14,6 +14,7 @@ import re
 from datetime import datetime, tzinfo
 from typing import AsyncIterable, Awaitable, Callable, Iterable, Mapping, TextIO
 
+from core.vocabulary import issue_class_label
 from handlers.slack.blockkit import humanize_duration
 from handlers.issues.queries import ExportIssue
 from storage.models import IssueStatus
@@ -24,6 +25,8 @@ EXPORT_COLUMNS = (
     "Reported By",
     "Issue Description",
     "Priority",
+    "Category",
+    "Class",  # minor or complex (core.vocabulary.IssueClass)
     "Status",
     "Assigned To",
     "Date Resolved",
@@ -90,6 +93,8 @@ def issue_row(item: ExportIssue, names: Mapping[str, str], tz: tzinfo) -> list[s
         _person(issue.reported_by, names),
         description,
         issue.priority,
+        issue.category,
+        issue_class_label(issue.issue_class),
         issue.status,
         _person(issue.assignee, names),
         _date(issue.resolved_at, tz) if resolved else "",

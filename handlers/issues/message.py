@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from core.vocabulary import issue_class_label
 from handlers.slack.blockkit import (
     FALLBACK_TEXT_LIMIT,
     URL_LIMIT,
@@ -191,6 +192,8 @@ def _alert_fields(view: IssueMessageView) -> list[str]:
         f"*Status*\n{escape(issue.status)}",
         f"*Issue*\n#{issue.id}",
     ]
+    if issue.issue_class:
+        fields.insert(2, f"*Class*\n{escape(issue_class_label(issue.issue_class))}")
     first = view.alerts[0] if view.alerts else None
     if first:
         fields.append(f"*Started*\n{slack_date(first.starts_at)}")

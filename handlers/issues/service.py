@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.vocabulary import Category
 from handlers.errors import Conflict
 from handlers.issues.lifecycle import IssueHook, IssueLifecycle
 from handlers.issues.log import IssueChange, IssueLogMixin
@@ -25,7 +26,7 @@ from delivery.outbox import OutboxWriter
 from handlers.roles import Role, RoleChecker, RoleSettings
 from storage.models import OPEN_STATUSES, Issue, IssueStatus, utcnow
 from storage.repositories.outbox import OutboxRepository
-from storage.repositories.issue import IssueRepository
+from storage.repositories.issue import CATEGORY_CHANGED_KIND, IssueRepository
 
 
 @dataclass(frozen=True)
@@ -40,12 +41,21 @@ class _Transition:
     detail: dict[str, Any] | None = None
     hook: IssueHook | None = None
     acknowledged: bool | None = None  # also required: acknowledged (True) or not (False)
+    # More timeline lines the change causes, (kind, summary, detail), read from the issue before it changes.
+    also: Callable[[Issue], list[tuple[str, str, dict[str, Any]]]] | None = None
 
 
 _CLEARED_ON_REOPEN = (
     "resolved_at", "resolved_by", "resolution", "root_cause", "root_cause_category", "resolution_seconds",
     "acknowledged_by", "acknowledged_at", "ack_seconds",
 )
+
+
+def _recategorised(issue: Issue, category: str | None) -> list[tuple[str, str, dict[str, Any]]]:
+    if category is None or category == issue.category:
+        return []
+    summary = f"Category {issue.category} → {category} (the root cause given at resolution)"
+    return [(CATEGORY_CHANGED_KIND, summary, {"from": issue.category, "to": category, "why": "root_cause"})]
 
 
 def _seconds_since(start: datetime, now: datetime) -> int:
@@ -135,6 +145,9 @@ class IssueService(IssueLogMixin, IssueQueriesMixin):
         root_cause: str | None = None,
         root_cause_category: str | None = None,
     ) -> IssueChange:
+        """A root-cause category from the vocabulary becomes the issue's category (where it really
+        broke, for reports and teams); the timeline keeps the category it had."""
+        category = root_cause_category if root_cause_category in Category._value2member_map_ else None
         return await self._transition(
             issue_id,
             user_id,
@@ -149,11 +162,13 @@ class IssueService(IssueLogMixin, IssueQueriesMixin):
                     "root_cause": root_cause,
                     "root_cause_category": root_cause_category,
                     "resolution_seconds": _seconds_since(issue.reported_at, now),
+                    **({"category": category} if category else {}),
                 },
                 conflict=lambda issue: f"Issue #{issue.id} is already {issue.status.lower()}.",
                 event="resolved",
                 detail={"resolution": resolution, "root_cause": root_cause},
                 hook=self._lifecycle.resolved,
+                also=lambda issue: _recategorised(issue, category),
             ),
         )
 
@@ -179,6 +194,7 @@ class IssueService(IssueLogMixin, IssueQueriesMixin):
         async with self._sessionmaker.begin() as session:
             issues = IssueRepository(session)
             issue = await issues.require(issue_id)
+            also = change.also(issue) if change.also is not None else []
             changed = await issues.transition(
                 {issue_id: change.values(issue, now)},
                 from_statuses=change.from_statuses,
@@ -190,6 +206,8 @@ class IssueService(IssueLogMixin, IssueQueriesMixin):
                 issue_id, actor=user_id, kind=change.event, summary=change.event.capitalize(),
                 detail=change.detail or {}, at=now,
             )
+            for kind, summary, detail in also:
+                await issues.add_event(issue_id, actor=user_id, kind=kind, summary=summary, detail=detail, at=now)
             if change.hook is not None:
                 await change.hook(session, issue, user_id)
             await self._writer.render_issue(OutboxRepository(session), issue_id)

@@ -22,6 +22,8 @@ from storage.errors import NotFound
 from storage.models import OPEN_STATUSES, Issue, IssueEvent, IssueStatus, utcnow
 
 COMMENT_KIND = "comment"
+RECLASSIFIED_KIND = "reclassified"  # a minor issue became complex (handlers/issues/classification.py)
+CATEGORY_CHANGED_KIND = "category_changed"  # the root cause given at resolution moved the issue's category
 
 
 TRANSITION_CHUNK = 500  # issues per conditional UPDATE: well within SQLite's 32,766 bound parameters

@@ -67,7 +67,7 @@ async def test_export_uploads_the_issue_log_template_columns(berlin_bot: Running
     )
     await log.assign(tricky.issue_id, BOB, BOB)
     await log.comment(tricky.issue_id, '=HYPERLINK("http://evil.example")', BOB)
-    [post] = await bot.standin.wait_for("chat.postMessage", where=lambda c: "SSO" in c.args["text"] and c.args["channel"] == "#help-desk")
+    [post] = await bot.standin.wait_for("chat.postMessage", where=lambda c: "SSO" in c.args["text"] and bot.standin.same_channel(c.args["channel"], "#help-desk"))
     await bot.outbox_drained()
     thread_reply = {"type": "message", "channel": post.response["channel"], "user": CAROL, "ts": "1900000000.000100",
                     "thread_ts": post.response["ts"], "text": "Works again, thanks <@U0BOB> &amp; team"}
@@ -88,7 +88,7 @@ async def test_export_uploads_the_issue_log_template_columns(berlin_bot: Running
     assert record["channel_id"] == "C0OPS" and record["filename"].startswith("issue-log-") and record["filename"].endswith(".csv")
     assert "15 issues reported in the period" in record["initial_comment"] and "Europe/Berlin" in record["initial_comment"]
     assert rows[0] == list(EXPORT_COLUMNS)
-    assert len(rows) == 1 + 15 and all(len(row) == 12 for row in rows)
+    assert len(rows) == 1 + 15 and all(len(row) == len(EXPORT_COLUMNS) for row in rows)
     assert "Long ago" not in json.dumps(rows)
 
     resolved = await _issue(bot, tricky.issue_id)
@@ -98,6 +98,7 @@ async def test_export_uploads_the_issue_log_template_columns(berlin_bot: Running
     assert row["Reported By"] == "User U0ALICE"
     assert row["Issue Description"] == 'Login, "SSO" broken\nStep 1: open the LMS\nStep 2: click Login'
     assert (row["Priority"], row["Status"], row["Assigned To"]) == ("High", "Resolved", "User U0BOB")
+    assert (row["Category"], row["Class"]) == ("security", "Complex")  # a person's report: no runbook applies
     assert row["Date Resolved"] == _local(resolved.resolved_at)
     assert (row["Resolution Details"], row["Root Cause"]) == ("Renewed the IdP certificate", "Expired certificate")
     assert row["Resolution Time"] == "1h 5m"
@@ -107,6 +108,7 @@ async def test_export_uploads_the_issue_log_template_columns(berlin_bot: Running
 
     alert_row = dict(zip(EXPORT_COLUMNS, rows[2]))
     assert alert_row["Reported By"] == "alertmanager" and alert_row["Status"] == "Open"
+    assert (alert_row["Category"], alert_row["Class"]) == ("infrastructure", "Minor")  # DiskFull: RB-INF-03, warning
     assert alert_row["Date Resolved"] == alert_row["Resolution Time"] == alert_row["Comments"] == ""
 
     formula_row = dict(zip(EXPORT_COLUMNS, rows[3]))

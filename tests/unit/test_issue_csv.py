@@ -58,7 +58,7 @@ def test_a_resolved_issue_row_in_the_team_time_zone() -> None:
     issue = _issue(
         description="df shows 100%", status=IssueStatus.RESOLVED, assignee="U0BOB", resolved_at=NOW + timedelta(hours=1, minutes=5),
         resolution="Resolved by <@U0BOB>", root_cause="Logs not rotated", root_cause_category="configuration",
-        resolution_seconds=3900,
+        resolution_seconds=3900, issue_class="minor",
     )
     row = issue_row(ExportIssue(issue, [_comment("cleaned /var/log"), _comment("ok now", "U0ALICE", 10)]), NAMES, ZoneInfo("Europe/Berlin"))
     assert dict(zip(EXPORT_COLUMNS, row)) == {
@@ -67,6 +67,8 @@ def test_a_resolved_issue_row_in_the_team_time_zone() -> None:
         "Reported By": "Alice Smith",
         "Issue Description": "Disk full\ndf shows 100%",
         "Priority": "High",
+        "Category": "infrastructure",
+        "Class": "Minor",
         "Status": "Resolved",
         "Assigned To": "Bob Jones",
         "Date Resolved": "2026-11-22 16:07",
@@ -108,7 +110,7 @@ async def test_written_csv_reads_back_exactly_with_hostile_text() -> None:
     assert rows[1][3] == "Login, \"SSO\"\nbroken\n=cmd|' /C calc'!A0"
     assert rows[1][2] == "Bob Jones"
     assert rows[2][3] == "'-1 balance"
-    assert rows[3][11] == '[2026-11-22 14:07] Bob Jones: He said "no", then, = "yes"\r\nnext line'
+    assert rows[3][EXPORT_COLUMNS.index("Comments")] == '[2026-11-22 14:07] Bob Jones: He said "no", then, = "yes"\r\nnext line'
     assert out.getvalue().startswith(",".join(EXPORT_COLUMNS) + "\r\n")
 
 
