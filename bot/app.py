@@ -165,7 +165,8 @@ def create_app(
     kpi_reports = performance.build_feature(
         config.performance, prometheus_url=settings.prometheus_url, sessionmaker=sessionmaker, reader=reader,
         writer=writer, roles=roles, scheduler=scheduler, tz=config.reports.tz,
-        templates_dir=config.reports.templates_dir, kb_paths=settings.kb_paths, clock=clock,
+        templates_dir=config.reports.templates_dir, clock=clock,
+        kb_paths=[kb_folder] if kb_folder is not None else settings.kb_paths,  # reviews saved where /kb drafts looks
     )
     daily_report = DailyReport(
         sessionmaker, summary_service, writer, config.reports,

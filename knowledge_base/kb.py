@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from knowledge_base.loading import DEFAULT_ARTICLES_DIR, LoadReport, load_articles
+from knowledge_base.loading import DEFAULT_ARTICLES_DIR, LoadReport, ParsedFiles, load_articles
 from knowledge_base.models import Article, SearchResult, SearchResults
 from knowledge_base.query import DEFAULT_SYNONYMS_FILE, AnalyzedQuery, Vocabulary, analyze
 from knowledge_base.search import SearchIndex
@@ -34,6 +34,7 @@ class KnowledgeBase:
         """Loads at once; `load()` and `load_default()` read better at call sites."""
         self.paths = tuple(Path(path) for path in paths)
         self.synonyms_file = synonyms_file
+        self._parsed = ParsedFiles()  # a reload parses only the files that changed
         self._loaded = self._load()
 
     @classmethod
@@ -90,7 +91,7 @@ class KnowledgeBase:
         return analyze(text, self._loaded.index.vocabulary)
 
     def _load(self) -> _Loaded:
-        report = load_articles(self.paths)
+        report = load_articles(self.paths, self._parsed)
         for path, problem in report.problems:
             log.warning("knowledge base: %s: %s", path, problem)
         index = SearchIndex(report.articles, Vocabulary.from_file(self.synonyms_file))

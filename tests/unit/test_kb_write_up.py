@@ -185,3 +185,20 @@ def test_the_folder_is_loaded_beside_the_articles_unless_it_is_one_of_them(tmp_p
     assert loaded_paths([], tmp_path) == [DEFAULT_ARTICLES_DIR, tmp_path]
     assert loaded_paths([tmp_path], tmp_path / "sub") == [tmp_path]
     assert loaded_paths([tmp_path / "a"], None) == [tmp_path / "a"]
+
+
+def test_a_reload_parses_only_the_files_that_changed(tmp_path: Path) -> None:
+    """A write-up into a large KB costs an index rebuild, not a re-read of every article."""
+    (tmp_path / "a.md").write_text("---\ntitle: A\n---\n\n## Fix\n\nOne.\n", encoding="utf-8")
+    (tmp_path / "b.md").write_text("---\ntitle: B\n---\n\n## Fix\n\nTwo.\n", encoding="utf-8")
+    kb = KnowledgeBase.load([tmp_path])
+    before = {article.article_id: article for article in kb.articles}
+    (tmp_path / "b.md").write_text("---\ntitle: B, edited\n---\n\n## Fix\n\nTwo and a half.\n", encoding="utf-8")
+    KnowledgeFolder(tmp_path).create_draft("c", render())
+    kb.reload()
+    after = {article.article_id: article for article in kb.articles}
+    assert after["a"] is before["a"]  # unchanged: not parsed again
+    assert after["b"].title == "B, edited" and after["drafts/c"].is_draft
+    (tmp_path / "a.md").unlink()
+    kb.reload()
+    assert sorted(article.article_id for article in kb.articles) == ["b", "drafts/c"]
