@@ -145,9 +145,11 @@ def run_corpus(name: str, root: Path, offtopic: list[Question]) -> CorpusRun:
     for file in QUESTION_SETS[name]:
         questions = load_questions(file)
         on_topic[file] = evaluate(kb, baseline, root.resolve(), [q for q in questions if q.expected])
-        near = [q for q in questions if not q.expected]
-        if near:
-            unsure[f"{file} (no article)"] = evaluate(kb, baseline, root.resolve(), near)
+        for heldout in (False, True):
+            near = [q for q in questions if not q.expected and q.heldout is heldout]
+            if near:
+                label = f"{file} (no article{', held out' if heldout else ''})"
+                unsure[label] = evaluate(kb, baseline, root.resolve(), near)
     off = evaluate(kb, baseline, root.resolve(), offtopic)
     for heldout in (False, True):
         unsure[f"off-topic ({'held out' if heldout else 'calibration'})"] = [o for o in off if o.question.heldout is heldout]
@@ -194,7 +196,7 @@ def print_report(runs: list[CorpusRun]) -> None:
             n = len(outcomes)
             ours = sum(not o.ours_confident for o in outcomes)
             theirs = sum(not o.baseline_any_match for o in outcomes)
-            print(f"{run.name + ' ' + label:<38} ours {percent(ours, n)} | BM25 {percent(theirs, n)}   ({n} questions)")
+            print(f"{run.name + ' ' + label:<41} ours {percent(ours, n)} | BM25 {percent(theirs, n)}   ({n} questions)")
 
     print("\nNot-sure replies: precision (right to be unsure) and recall (unsure when it should be)")
     for run in runs:
