@@ -56,6 +56,8 @@ TRENDED: Mapping[str, TrendKind] = {
     "professional": TrendKind.SCORE,
     "kb_asked": TrendKind.COUNT,
     "self_service_rate": TrendKind.RATE,
+    "minor_unaided_rate": TrendKind.RATE,
+    "escalated_rate": TrendKind.RATE,
 }
 
 

@@ -16,6 +16,7 @@ Definitions (also shown under each report):
 - satisfaction: mean of the three survey answers (1-5); response rate: answered / sent in the period.
 - self-service: knowledge-base questions marked "solved" / questions asked in the period.
 - recurring alerts: alerts seen in the period, by alertname: times fired and issues they opened.
+- minor/complex, minor fixed without a human, escalated: see issue_classes.py.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from storage.models import (
     SurveyStatus,
     UTCDateTime,
 )
+from storage.repositories.issue_classes import class_figures
 
 FINISHED_RUNS = (RunbookRunStatus.VERIFIED, RunbookRunStatus.FAILED, RunbookRunStatus.UNVERIFIED)
 REOPENED_EVENT = "reopened"
@@ -84,6 +86,10 @@ class PeriodFigures:
     kb_asked: int = 0
     kb_solved: int = 0
     top_alerts: Sequence[AlertRecurrence] = ()
+    by_class: Mapping[str, int] = field(default_factory=dict)  # minor/complex (storage/repositories/issue_classes.py)
+    opened_minor: int = 0
+    minor_fixed_unaided: int = 0
+    escalated_issues: int = 0
 
     @property
     def past_target(self) -> int:
@@ -109,6 +115,14 @@ class PeriodFigures:
     @property
     def self_service_rate(self) -> float | None:
         return _ratio(self.kb_solved, self.kb_asked)
+
+    @property
+    def minor_unaided_rate(self) -> float | None:
+        return _ratio(self.minor_fixed_unaided, self.opened_minor)
+
+    @property
+    def escalated_rate(self) -> float | None:
+        return _ratio(self.escalated_issues, self.logged)
 
 
 def _ratio(part: int, whole: int) -> float | None:
@@ -177,6 +191,7 @@ class FigureQueries:
             ("surveys", self.surveys),
             ("knowledge_base", self.knowledge_base),
             ("top_alerts", self.recurring_alerts),
+            ("classes", lambda _: class_figures(self.session, self.start, self.end)),
         ):
             started = time.perf_counter()
             values.update(await query(values))
