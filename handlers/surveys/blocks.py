@@ -29,6 +29,7 @@ from handlers.surveys.ids import (
     SurveyBlock,
     rate_action_id,
 )
+from handlers.surveys.audience import SurveyRole
 
 QUESTIONS: tuple[tuple[SurveyBlock, str, str], ...] = (
     (SurveyBlock.HELPFUL, "helpful", "Was the solution helpful?"),
@@ -38,6 +39,11 @@ QUESTIONS: tuple[tuple[SurveyBlock, str, str], ...] = (
 SCORE_WORDS = {5: "Excellent", 4: "Good", 3: "OK", 2: "Poor", 1: "Very poor"}
 SCORE_FACES = {5: "😀", 4: "🙂", 3: "😐", 2: "🙁", 1: "😞"}
 COMMENT_MAX_LENGTH = 2000
+ROLE_WORDS = {
+    SurveyRole.REPORTER: "who reported it",
+    SurveyRole.ESCALATOR: "who escalated it",
+    SurveyRole.RESPONDER: "who worked on it",
+}
 TITLE_LIMIT = 150
 
 
@@ -46,7 +52,7 @@ class SurveyRequestView:
     survey_id: int
     issue_id: int
     issue_title: str
-    as_reporter: bool  # the person who reported it (staff issue) or a responder (alert issue)
+    role: SurveyRole  # how the person was involved: what they are asked about
     resolved_by: str | None = None
     reminder: bool = False
 
@@ -79,7 +85,7 @@ class LowScoreView:
     issue_title: str
     priority: str
     user_id: str
-    as_reporter: bool
+    role: SurveyRole
     scores: SurveyScores
     answered_at: datetime
     threshold: int
@@ -99,8 +105,11 @@ def build_survey_request(view: SurveyRequestView) -> tuple[str, list[dict[str, A
     """The DM: what was resolved, and five score buttons (click one, then Send on the form)."""
     ref = _issue_ref(view.issue_id, view.issue_title)
     opening = "Reminder: we'd still love your feedback. " if view.reminder else ""
-    if view.as_reporter:
-        intro = f"{opening}Your {ref} was resolved by {_who(view.resolved_by)}. How did we do?"
+    by = _who(view.resolved_by)
+    if view.role is SurveyRole.REPORTER:
+        intro = f"{opening}Your {ref} was resolved by {by}. How did we do?"
+    elif view.role is SurveyRole.ESCALATOR:
+        intro = f"{opening}{ref[0].upper()}{ref[1:]}, which you escalated, was resolved by {by}. How did the team you called do?"
     else:
         intro = f"{opening}{ref[0].upper()}{ref[1:]}, which you worked on, was resolved. How did it go?"
     buttons = [
@@ -186,7 +195,7 @@ def _quote(text: str) -> str:
 
 def build_low_score_alert(view: LowScoreView) -> tuple[str, list[dict[str, Any]]]:
     """For the managers' channel: who answered what about which issue, so someone follows up."""
-    role = "who reported it" if view.as_reporter else "who worked on it"
+    role = ROLE_WORDS[view.role]
     blocks = [
         mrkdwn_section(
             f"⚠️ *Low satisfaction score* on {_issue_ref(view.issue_id, view.issue_title)} "

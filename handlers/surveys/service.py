@@ -2,20 +2,20 @@
 
 The survey goes out from the resolving transaction (a lifecycle hook writes the row and the DM's
 outbox item together), so a resolution is never recorded without its survey or the other way round.
-Who is asked: the reporter of a staff issue; for alert issues the Slack users who acknowledged,
-resolved or were assigned (config `surveys.alert_audience`).
+Who is asked: the people who were helped (audience.py): the reporter or asker of a staff issue and
+whoever escalated an issue by hand; alert issues nobody asked about only with `surveys.alert_issues`.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handlers.surveys.settings import SurveyAudience, SurveySettings
+from handlers.surveys.audience import SurveyRole, audience, is_slack_user, role_of
+from handlers.surveys.settings import SurveySettings
 from handlers.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from delivery.outbox import OutboxWriter
 from handlers.surveys.blocks import (
@@ -27,18 +27,13 @@ from handlers.surveys.blocks import (
 )
 from handlers.surveys.ids import SCORES
 from storage.models import Issue, SurveyResponse, SurveyStatus, utcnow
+from storage.repositories.escalation import EscalationRepository
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.issue import IssueRepository
 from storage.repositories.feedback import CLOSED_STATUSES, SurveyRepository
 
-STAFF_SOURCE = "slack"  # issues people report in Slack; reported_by is their user id
 BOT_ACTOR = "opsbot"
 REMINDER_BATCH = 200
-_SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
-
-
-def is_slack_user(actor: str | None) -> bool:
-    return bool(actor) and _SLACK_USER.match(actor or "") is not None
 
 
 @dataclass(frozen=True)
@@ -75,19 +70,15 @@ class SurveyService:
         self._managers_channel = managers_channel
         self._clock = clock
 
-    def audience(self, issue: Issue) -> list[str]:
-        """Slack users to ask about this issue, each once, in a stable order."""
-        if issue.source == STAFF_SOURCE:
-            candidates = [issue.reported_by]
-        elif self._settings.alert_audience is SurveyAudience.RESPONDERS:
-            candidates = [issue.acknowledged_by, issue.resolved_by, issue.assignee]
-        else:
-            candidates = []
-        people: list[str] = []
-        for actor in candidates:
-            if is_slack_user(actor) and actor not in people:
-                people.append(actor)  # type: ignore[arg-type]
-        return people
+    def audience(self, issue: Issue, escalated_by: list[str] | None = None) -> list[tuple[str, SurveyRole]]:
+        """(Slack user, role) to ask about this issue, each person once, in a stable order."""
+        return audience(issue, escalated_by or [], self._settings.alert_issues)
+
+    @staticmethod
+    async def _escalated_by(session: AsyncSession, issue_id: int) -> list[str]:
+        """People who escalated the issue by hand, first first (automatic escalations name no person)."""
+        people = [e.requested_by for e in await EscalationRepository(session).list_for_issue(issue_id)]
+        return [person for n, person in enumerate(people) if is_slack_user(person) and person not in people[:n]]
 
     # lifecycle hooks (inside the issue's transaction) ----------------------------------------
 
@@ -95,13 +86,13 @@ class SurveyService:
         """Ask the audience; a cancelled survey (the issue had been reopened) is asked afresh."""
         if not self._settings.enabled:
             return
-        people = self.audience(issue)
+        people = self.audience(issue, await self._escalated_by(session, issue.id))
         if not people:
             return
         now = self._clock()
         surveys = SurveyRepository(session)
         existing = {survey.user_id: survey for survey in await surveys.list_for_issue(issue.id)}
-        for user in people:
+        for user, role in people:
             survey = existing.get(user)
             if survey is None:
                 survey = await surveys.add(
@@ -113,13 +104,13 @@ class SurveyService:
                 survey.status, survey.sent_at, survey.reminder_sent_at = SurveyStatus.PENDING, now, None
             else:
                 continue  # one survey per person per issue: already answered or still waiting
-            await self._send(session, survey, issue, reminder=False)
+            await self._send(session, survey, issue, role, reminder=False)
             await IssueRepository(session).add_event(
                 issue.id,
                 actor=BOT_ACTOR,
                 kind="survey_sent",
-                summary=f"Satisfaction survey sent to <@{user}>",
-                detail={"survey_id": survey.id, "user": user},
+                summary=f"Satisfaction survey sent to <@{user}> ({role.value})",
+                detail={"survey_id": survey.id, "user": user, "role": role.value},
                 at=now,
             )
 
@@ -136,13 +127,15 @@ class SurveyService:
                 at=self._clock(),
             )
 
-    async def _send(self, session: AsyncSession, survey: SurveyResponse, issue: Issue, *, reminder: bool) -> None:
+    async def _send(
+        self, session: AsyncSession, survey: SurveyResponse, issue: Issue, role: SurveyRole, *, reminder: bool
+    ) -> None:
         text, blocks = build_survey_request(
             SurveyRequestView(
                 survey_id=survey.id,
                 issue_id=issue.id,
                 issue_title=issue.title,
-                as_reporter=issue.source == STAFF_SOURCE,
+                role=role,
                 resolved_by=issue.resolved_by,
                 reminder=reminder,
             )
@@ -202,7 +195,7 @@ class SurveyService:
                         issue_title=issue.title,
                         priority=issue.priority,
                         user_id=user_id,
-                        as_reporter=issue.source == STAFF_SOURCE,
+                        role=role_of(issue, user_id, await self._escalated_by(session, issue.id)),
                         scores=scores,
                         answered_at=now,
                         threshold=self._settings.low_score_threshold,
@@ -249,7 +242,8 @@ class SurveyService:
             for survey, issue in due:
                 if not await surveys.claim_reminder(survey.id, now):
                     continue  # another replica reminded first
-                await self._send(session, survey, issue, reminder=True)
+                role = role_of(issue, survey.user_id, await self._escalated_by(session, issue.id))
+                await self._send(session, survey, issue, role, reminder=True)
                 await IssueRepository(session).add_event(
                     issue.id,
                     actor=BOT_ACTOR,

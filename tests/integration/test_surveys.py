@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import AsyncIterator
+
+import pytest
 
 from sqlalchemy import select
 
+from slack_standin import SlackStandIn
 from slack_standin.signing import block_actions_body, view_submission_body
 from slack_standin.state import RecordedCall
 from storage.models import Issue, IssueEvent, IssueStatus, SurveyResponse, SurveyStatus
 from storage.repositories.feedback import SurveyRepository
-from tests.harness import RunningBot, fixture_json
+from tests.harness import RunningBot, fixture_json, start_bot, stop_bot, test_config
 
 REPORTER = "U0REPORTER"
 RESPONDER = "U0ALICE"
@@ -174,7 +178,16 @@ async def test_someone_else_cannot_answer_a_survey(bot: RunningBot) -> None:
     assert not bot.standin.calls_to("views.open")
 
 
-async def test_alert_issue_asks_the_responders_who_are_slack_users(bot: RunningBot) -> None:
+@pytest.fixture
+async def responders_bot(database_url: str, standin: SlackStandIn) -> AsyncIterator[RunningBot]:
+    """`surveys.alert_issues: responders`: alert issues nobody asked about survey their responders."""
+    running = await start_bot(database_url, standin, config=test_config(surveys={"alert_issues": "responders"}))
+    yield running
+    await stop_bot(running)
+
+
+async def test_alert_issue_asks_the_responders_who_are_slack_users_when_configured(responders_bot: RunningBot) -> None:
+    bot = responders_bot
     await bot.post_webhook("alertmanager", fixture_json("alertmanager_real_amtool_firing.json"))
     await bot.standin.wait_for("chat.postMessage")
     await _click(bot, "issue.ack", "1", RESPONDER, response_url=bot.standin.response_url("ack"))

@@ -25,7 +25,8 @@ from handlers.surveys.blocks import (
 )
 from handlers.slack.payloads import parse_click, parse_submission
 from handlers.surveys.listeners import SurveyAnswer, clicked_rating
-from handlers.surveys.service import SurveyService, is_slack_user
+from handlers.surveys.audience import SurveyRole, is_slack_user, role_of
+from handlers.surveys.service import SurveyService
 from slack_standin.signing import block_actions_body, view_submission_body
 from storage.models import Issue
 
@@ -41,7 +42,7 @@ def _texts(blocks: list[dict]) -> str:
 
 
 def test_request_has_five_score_buttons_carrying_the_survey_id() -> None:
-    text, blocks = build_survey_request(SurveyRequestView(41, 7, "Printer <on> fire & smoke", True, "U0ALICE"))
+    text, blocks = build_survey_request(SurveyRequestView(41, 7, "Printer <on> fire & smoke", SurveyRole.REPORTER, "U0ALICE"))
     buttons = [e for b in blocks if b["type"] == "actions" for e in b["elements"]]
     assert [b["action_id"] for b in buttons] == [f"survey.rate.{score}" for score in (1, 2, 3, 4, 5)]
     assert {b["value"] for b in buttons} == {"41"}
@@ -52,14 +53,14 @@ def test_request_has_five_score_buttons_carrying_the_survey_id() -> None:
 
 
 def test_request_for_a_responder_and_as_a_reminder() -> None:
-    text, blocks = build_survey_request(SurveyRequestView(1, 9, "Disk full", False, reminder=True))
+    text, blocks = build_survey_request(SurveyRequestView(1, 9, "Disk full", SurveyRole.RESPONDER, reminder=True))
     assert text.startswith("Reminder:")
     intro = "Reminder: we'd still love your feedback. Issue #9 *Disk full*, which you worked on, was resolved."
     assert blocks[0]["text"]["text"].startswith(intro)
 
 
 def test_a_huge_title_stays_within_the_section_limit() -> None:
-    _, blocks = build_survey_request(SurveyRequestView(1, 9, "x" * 10_000, True, "U0A"))
+    _, blocks = build_survey_request(SurveyRequestView(1, 9, "x" * 10_000, SurveyRole.REPORTER, "U0A"))
     assert len(blocks[0]["text"]["text"]) <= SECTION_TEXT_LIMIT
 
 
@@ -88,7 +89,7 @@ def test_thanks_has_no_buttons_and_quotes_the_comment_escaped() -> None:
 
 
 def test_low_score_alert_names_issue_person_scores_and_comment() -> None:
-    view = LowScoreView(7, "VPN *down*", "High", "U0BOB", True, SurveyScores(1, 2, 5, "<!channel> slow"), AT, 2)
+    view = LowScoreView(7, "VPN *down*", "High", "U0BOB", SurveyRole.REPORTER, SurveyScores(1, 2, 5, "<!channel> slow"), AT, 2)
     text, blocks = build_low_score_alert(view)
     body = _texts(blocks)
     assert text == "Low satisfaction score on issue #7: 1/2/5"
@@ -138,18 +139,45 @@ def _service(**settings: object) -> SurveyService:
     return SurveyService(None, settings_model, OutboxWriter(), managers_channel="#m")  # type: ignore[arg-type]
 
 
-def test_audience_is_the_reporter_of_a_staff_issue() -> None:
+REPORTER, ESCALATOR, RESPONDER = SurveyRole.REPORTER, SurveyRole.ESCALATOR, SurveyRole.RESPONDER
+
+
+def test_audience_is_the_reporter_of_a_staff_issue_and_whoever_escalated_it() -> None:
     issue = _issue(source="slack", reported_by="U0REP", acknowledged_by="U0A", resolved_by="U0B")
-    assert _service().audience(issue) == ["U0REP"]
-    assert _service(alert_audience="none").audience(issue) == ["U0REP"]
+    assert _service().audience(issue) == [("U0REP", REPORTER)]
+    assert _service(alert_issues="responders").audience(issue) == [("U0REP", REPORTER)]  # never the responders
+    assert _service().audience(issue, ["U0A", "U0REP"]) == [("U0REP", REPORTER), ("U0A", ESCALATOR)]
 
 
-def test_audience_of_an_alert_issue_is_its_slack_responders_once_each() -> None:
+def test_an_alert_issue_nobody_asked_about_gets_no_survey_by_default() -> None:
     issue = _issue(acknowledged_by="U0A", assignee="U0A", resolved_by="U0B")
-    assert _service().audience(issue) == ["U0A", "U0B"]
-    assert _service().audience(_issue(resolved_by="alertmanager")) == []
-    assert _service(alert_audience=SurveyAudience.NONE).audience(issue) == []
+    assert _service().audience(issue) == []
+    assert _service().audience(issue, ["U0A"]) == [("U0A", ESCALATOR)]  # the one who called for help
+    assert _service().audience(issue, ["opsbot"]) == []  # an automatic escalation helped nobody in particular
+
+
+def test_responders_are_asked_about_alert_issues_only_when_configured() -> None:
+    issue = _issue(acknowledged_by="U0A", assignee="U0A", resolved_by="U0B")
+    assert _service(alert_issues=SurveyAudience.RESPONDERS).audience(issue) == [("U0A", RESPONDER), ("U0B", RESPONDER)]
+    assert _service(alert_audience="responders").audience(issue) == [("U0A", RESPONDER), ("U0B", RESPONDER)]
+    assert _service(alert_issues="responders").audience(_issue(resolved_by="alertmanager")) == []
+    assert _service(alert_issues="responders").audience(issue, ["U0B"]) == [("U0B", ESCALATOR), ("U0A", RESPONDER)]
     assert is_slack_user("W0ENTERPRISE") and not is_slack_user("grafana") and not is_slack_user(None)
+
+
+def test_a_sent_survey_keeps_its_role_for_reminders_and_low_scores() -> None:
+    staff = _issue(source="slack", reported_by="U0REP")
+    assert role_of(staff, "U0REP", ["U0REP"]) is REPORTER and role_of(staff, "U0A", ["U0A"]) is ESCALATOR
+    assert role_of(_issue(), "U0B", []) is RESPONDER
+
+
+def test_the_escalator_is_asked_about_the_team_they_called() -> None:
+    _, blocks = build_survey_request(SurveyRequestView(3, 12, "Replica lag", ESCALATOR, "U0DBA"))
+    assert blocks[0]["text"]["text"] == (
+        "Issue #12 *Replica lag*, which you escalated, was resolved by <@U0DBA>. How did the team you called do?"
+    )
+    view = LowScoreView(12, "Replica lag", "Medium", "U0A", ESCALATOR, SurveyScores(1, 1, 1), AT, 2)
+    assert "who escalated it" in _texts(build_low_score_alert(view)[1])
 
 
 def test_survey_settings_read_durations_and_refuse_nonsense(tmp_path) -> None:  # type: ignore[no-untyped-def]
