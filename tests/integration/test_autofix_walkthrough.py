@@ -4,6 +4,7 @@ timeline; Skip, Stuck → escalate, the operator role's refusal, and a configure
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any, AsyncIterator
@@ -20,6 +21,7 @@ from tests.integration.walkthrough_support import (
     click_step,
     issue_message,
     response_to,
+    responses,
     shown,
     step_replies,
     wait_for_steps,
@@ -222,3 +224,33 @@ async def test_the_cache_runbook_calls_its_endpoint_only_once_configured(
 
 async def _has_step(bot: Any, issue_id: int, number: int) -> bool:
     return any(f"Step {number}/" in reply.get("text", "") for reply in step_replies(bot, issue_id))
+
+
+async def test_two_clicks_on_one_step_record_it_once_and_a_restart_loses_nothing(
+    database_url: str, standin: SlackStandIn
+) -> None:
+    async with bot_with_runbooks(database_url, standin, []) as bot:
+        issue_id = await fire(bot, "db-1", title=DISK)
+        await click_autofix(bot, issue_id)
+        await bot.wait_until(lambda: _has_step(bot, issue_id, 1), 10.0)
+        first = waiting_step(bot, issue_id)
+        await asyncio.gather(
+            click_step(bot, issue_id, "autofix.step.done", response="a", message=first),
+            click_step(bot, issue_id, "autofix.step.done", user_id="U0RESPONDER", response="b", message=first),
+        )
+        await bot.wait_until(lambda: _has_step(bot, issue_id, 2), 10.0)
+
+        async def one_refused() -> bool:
+            return bool(responses(bot, "a") or responses(bot, "b"))
+
+        await bot.wait_until(one_refused, 10.0)
+        refused = responses(bot, "a") + responses(bot, "b")
+        assert len(refused) == 1 and refused[0].startswith("Step 1 was already checked off by <@")
+        assert len((await wait_for_steps(bot, issue_id, 1)).steps) == 1
+        assert [e.kind for e in await events(bot, issue_id)].count("autofix_step") == 1
+
+    async with bot_with_runbooks(database_url, standin, []) as bot:  # a new process: the run waits in the database
+        await click_step(bot, issue_id, "autofix.step.skip", response="c")
+        await bot.wait_until(lambda: _has_step(bot, issue_id, 3), 10.0)
+        run = await wait_for_steps(bot, issue_id, 2)
+        assert run.status == RunbookRunStatus.RUNNING and [s["status"] for s in run.steps] == ["done", "skipped"]
