@@ -62,8 +62,8 @@ def main() -> None:
     catalog = RunbookCatalog(config.runbooks, bundled_runbooks(config.runbook_library))
 
     def article_category(alertname: str) -> str | None:
-        result = kb.search_for_alert(alertname=alertname)
-        return result.category if result else None
+        result = kb.search_for_alert(alertname=alertname)  # as KnowledgeBaseLoader.category_for_alert
+        return result.category if result is not None and result.matched_alert is not None else None
 
     triage = AlertTriage(config, article_category=article_category, runbook_applies=catalog.has_match)
     print(f"{'alert':<30} {'from':<44} {'priority':<8} {'category':<15} {'by':<13} {'class':<8} runbook")

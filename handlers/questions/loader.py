@@ -100,9 +100,10 @@ class KnowledgeBaseLoader:
         return self._alert_links[key]
 
     def category_for_alert(self, alertname: str) -> str | None:
-        """The `category:` of the article an alert matches, for the issue it opens; None while the
-        first load runs or when no article fits. By name only, so a storm of distinct titles is
-        one search; cached per load like the links."""
+        """The `category:` of the article whose front matter lists the alert, for the issue it opens;
+        None while the first load runs or when no article lists it. A confident match on the words
+        is good enough to point at an article, not to file the issue under it (Grafana's test alert
+        "WebhookAlert" is not a payment-webhook problem): the built-in rules decide then."""
         kb = self._kb
         if kb is None:
             return None
@@ -113,6 +114,8 @@ class KnowledgeBaseLoader:
             if len(self._alert_categories) >= ALERT_CACHE_SIZE:
                 self._alert_categories.clear()
             result = kb.search_for_alert(alertname=alertname)
+            if result is not None and result.matched_alert is None:
+                result = None  # found by its words, not listed by the article
             self._alert_categories[alertname] = result.category if result is not None else None
         return self._alert_categories[alertname]
 

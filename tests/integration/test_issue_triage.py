@@ -93,7 +93,7 @@ async def test_bundled_sample_alerts_open_in_their_category_and_class_with_no_co
     assert (issue.category, issue.issue_class) == ("infrastructure", "minor")
 
     issue = await _fire(bot, "grafana", fixture_json("grafana_webhook_firing_docs.json"))  # "High CPU usage"
-    assert issue.category == "infrastructure" and (await _opened(bot, issue.id))["category_from"] == "article"
+    assert issue.category == "infrastructure" and (await _opened(bot, issue.id))["category_from"] == "built-in rule"
 
     async with bot.opsbot.sessionmaker() as session:
         categories = dict((await session.execute(select(Issue.title, Issue.category))).all())
