@@ -10,6 +10,7 @@ and "HighNetworkLatency" infrastructure before "latency" does.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -73,6 +74,7 @@ LABEL_NAME_HINTS: tuple[tuple[frozenset[str], Category], ...] = (
 )
 
 
+@functools.lru_cache(maxsize=4096)  # on every new alert's commit path; names and job labels repeat
 def category_of_words(text: str) -> Category | None:
     """The first built-in rule that matches a name, or None."""
     said = words(text)
