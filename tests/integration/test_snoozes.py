@@ -133,6 +133,8 @@ async def test_a_snoozed_issue_resolved_meanwhile_stays_quiet(bot: RunningBot) -
     issue_id, ts = await open_issue(bot)
     await choose(bot, "snooze.choose", issue_id, "24h", "U0BOB", ts=ts)
     await wait_thread(bot, ts, "snoozed this issue")
+    await _latest_update(bot, "Snoozed until")
+    await bot.outbox_drained()
     resolved = alertmanager_body()
     resolved["alerts"][0]["status"] = "resolved"
     await bot.post_webhook("alertmanager", resolved)
