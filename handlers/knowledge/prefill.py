@@ -22,7 +22,8 @@ LABELS_SHOWN = 8
 SKIPPED_KINDS = frozenset(
     {"opened", "resolved", "denied", "alerts_grouped", "pagerduty", "escalation_skipped", "escalation_level"}
 )
-SKIPPED_PREFIXES = ("survey_", "kb_")  # surveys and the knowledge base's own lines are not steps
+# Surveys, the knowledge base's own lines, and quieting the noise (silences, snoozes) are not steps of a fix.
+SKIPPED_PREFIXES = ("survey_", "kb_", "silence", "snooze")
 
 
 @dataclass(frozen=True)
