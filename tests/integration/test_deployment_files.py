@@ -26,7 +26,7 @@ from tests.harness import RunningBot
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
-SECRET_SETTINGS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "ALERT_WEBHOOK_TOKEN", "POSTGRES_PASSWORD")
+SECRET_SETTINGS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "ALERT_WEBHOOK_TOKEN", "POSTGRES_PASSWORD")
 
 
 def compose() -> dict[str, Any]:
@@ -191,3 +191,15 @@ def test_readme_keeps_its_two_commands_first_and_has_the_deployment_sections() -
     sending = readme.split("## Send alerts from", 1)[1].split("\n## ", 1)[0]
     for endpoint in ("alertmanager", "grafana", "datadog", "newrelic"):
         assert f"/webhooks/{endpoint}" in sending
+
+
+def test_silences_in_compose_reach_the_compose_alertmanager() -> None:
+    """The compose config lets Silence call the Alertmanager whose external URL the webhooks carry."""
+    from bot.config import load_config
+
+    services = compose()["services"]
+    opsbot = services["opsbot"]
+    config = load_config(_host_file(opsbot, opsbot["environment"]["OPSBOT_CONFIG"]))
+    external = _option(services["alertmanager"]["command"], "web.external-url")
+    default_external = re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", external)
+    assert config.alertmanager.api_url_for(default_external) == "http://alertmanager:9093"
