@@ -8,8 +8,8 @@ import asyncio
 from .server import SlackStandIn
 
 
-async def _serve(host: str, port: int, token: str | None, channels: list[str]) -> None:
-    standin = SlackStandIn(bot_token=token)
+async def _serve(host: str, port: int, token: str | None, channels: list[str], app_token: str | None) -> None:
+    standin = SlackStandIn(bot_token=token, app_token=app_token)
     for name in channels:  # like Slack, the stand-in refuses posts to channels that do not exist
         standin.add_channel(name)
     await standin.start(host=host, port=port)
@@ -26,12 +26,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=3001, help="0 picks a free port")
     parser.add_argument("--token", default=None, help="the one token to accept (default: any xoxb-/xoxp-)")
     parser.add_argument(
+        "--app-token", default=None, help="the one app-level token Socket Mode accepts (default: any xapp-)"
+    )
+    parser.add_argument(
         "--channels", default="alerts,help-desk,ops-managers", help="comma-separated channels, the bot invited to each"
     )
     args = parser.parse_args(argv)
     channels = [name.strip() for name in args.channels.split(",") if name.strip()]
     try:
-        asyncio.run(_serve(args.host, args.port, args.token, channels))
+        asyncio.run(_serve(args.host, args.port, args.token, channels, args.app_token))
     except KeyboardInterrupt:
         pass
 

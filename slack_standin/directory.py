@@ -1,7 +1,7 @@
 """Who and where: users.info's siblings, user groups and the conversation directory.
 
-users.lookupByEmail, users.list, usergroups.users.list, conversations.list, conversations.join and
-conversations.members, in Slack's shapes and with Slack's refusals (`users_not_found`,
+users.lookupByEmail, users.list, usergroups.users.list, conversations.list, conversations.join,
+conversations.members and conversations.rename, in Slack's shapes and with Slack's refusals (`users_not_found`,
 `no_such_subteam`, `method_not_supported_for_channel_type`, `is_archived`, ...).
 """
 
@@ -12,7 +12,7 @@ import copy
 from typing import Any
 
 from .chat import Handler
-from .state import BOT_USER_ID, Workspace
+from .state import BOT_USER_ID, Conversation, Workspace
 from .validation import rejection
 
 
@@ -79,6 +79,33 @@ def join_conversation(ws: Workspace, args: dict[str, Any], origin: str) -> dict[
     return body
 
 
+def rename(ws: Workspace, conversation: Conversation, new_name: str) -> str:
+    """The channel keeps its id and messages; its old name finds nothing any more (Slack keeps no alias)."""
+    name = new_name.strip().lstrip("#").lower()
+    if any(c.name == name and c.id != conversation.id for c in ws.conversations.values() if not c.is_im):
+        raise ValueError("name_taken")
+    conversation.name = name
+    ws.channel_names[conversation.id] = "#" + name
+    return conversation.id
+
+
+def rename_conversation(ws: Workspace, args: dict[str, Any], origin: str) -> dict[str, Any]:
+    """conversations.rename: the bot may rename a channel it is in (Slack wants channels:manage too)."""
+    conversation = ws.find_conversation(str(args.get("channel") or ""))
+    if conversation is None or conversation.is_im or conversation.is_mpim:
+        return rejection("channel_not_found")
+    if BOT_USER_ID not in conversation.members:
+        return rejection("not_in_channel")
+    name = str(args.get("name") or "").strip().lstrip("#").lower()
+    if not name or len(name) > 80 or not all(ch.isalnum() or ch in "-_" for ch in name):
+        return rejection("invalid_name_specials" if name else "invalid_name_required")
+    try:
+        rename(ws, conversation, name)
+    except ValueError:
+        return rejection("name_taken")
+    return {"ok": True, "channel": conversation.info()}
+
+
 def conversation_members(ws: Workspace, args: dict[str, Any], origin: str) -> dict[str, Any]:
     conversation = ws.find_conversation(str(args.get("channel") or ""))
     if conversation is None or (conversation.is_private and BOT_USER_ID not in conversation.members):
@@ -93,4 +120,5 @@ METHODS: dict[str, Handler] = {
     "conversations.list": list_conversations,
     "conversations.join": join_conversation,
     "conversations.members": conversation_members,
+    "conversations.rename": rename_conversation,
 }

@@ -4,7 +4,8 @@ The browser page acts as people in the workspace; everything they do reaches the
 send it: JSON `event_callback` envelopes and form-encoded `payload=` bodies signed with the signing
 secret (v0, HMAC-SHA256), slash commands as plain form fields. The bot's answer to an interaction
 (a `response_action` for a view submission, a slash command's inline reply) is handed back to the
-caller to apply.
+caller to apply. Once the app has connected over Socket Mode, the same payloads go over its
+websocket instead (slack_standin.socket_mode) and the ack's payload is the answer.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from urllib.parse import quote, urlencode
 import aiohttp
 
 from .signing import FORM_CONTENT_TYPE, JSON_CONTENT_TYPE, event_body, sign_request
+from .socket_mode import Delivery, SocketModeHub
 from .state import APP_ID, BOT_ID, TEAM_ID
 from .triggers import mint_trigger_id
 
@@ -131,11 +133,17 @@ def slash_command_fields(
 
 
 class AppClient:
-    """Sends signed requests to the app; one aiohttp session for the stand-in's lifetime."""
+    """Sends signed requests to the app (one aiohttp session for the stand-in's lifetime), or envelopes
+    over its Socket Mode connection once it has one."""
 
-    def __init__(self, connection: AppConnection) -> None:
+    def __init__(self, connection: AppConnection, socket: SocketModeHub | None = None) -> None:
         self.connection = connection
+        self.socket = socket
         self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def over_socket(self) -> bool:
+        return self.socket is not None and self.socket.active
 
     async def close(self) -> None:
         if self._session is not None:
@@ -162,12 +170,18 @@ class AppClient:
         return await self._post(self.connection.events_url, body, content_type, headers)
 
     async def send_event(self, event: dict[str, Any]) -> AppAnswer:
+        if self.over_socket:
+            return _acked(await self.socket.send_event(event))  # type: ignore[union-attr]
         return await self.send_signed(event_body(event), JSON_CONTENT_TYPE)
 
     async def send_interaction(self, payload: dict[str, Any]) -> AppAnswer:
+        if self.over_socket:
+            return _acked(await self.socket.send_interaction(payload))  # type: ignore[union-attr]
         return await self.send_signed("payload=" + quote(json.dumps(payload)), FORM_CONTENT_TYPE)
 
     async def send_command(self, fields: str) -> AppAnswer:
+        if self.over_socket:
+            return _acked(await self.socket.send_command(fields))  # type: ignore[union-attr]
         return await self.send_signed(fields, FORM_CONTENT_TYPE)
 
     async def send_webhook(self, source: str, body: bytes) -> AppAnswer:
@@ -177,3 +191,10 @@ class AppClient:
         headers = {"Authorization": f"Bearer {self.connection.webhook_token or ''}"}
         url = f"{self.connection.webhooks_url.rstrip('/')}/{source}"
         return await self._post(url, body.decode(), JSON_CONTENT_TYPE, headers)
+
+
+def _acked(delivery: Delivery) -> AppAnswer:
+    """A socket delivery as an HTTP answer: the ack's payload as the body, or no answer (status 0)."""
+    if delivery.ack is None:
+        return AppAnswer(0, "the app did not acknowledge within 3 seconds")
+    return AppAnswer(200, json.dumps(delivery.ack.payload) if delivery.ack.payload else "")

@@ -8,16 +8,16 @@ or script trouble with `fail_next()` / `fail_all()`, or hold a method's calls wi
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import parse_qsl, quote
+from urllib.parse import quote
 
 from aiohttp import web
 
 from . import chat, directory, files, views
+from .arguments import decode_json_fields, parse_body, read_args
 from .failures import DelayPlan, Failure, FailurePlan
 from .holds import Hold, Holds
 from .demo_service import DemoService
@@ -26,55 +26,13 @@ from .people import People
 from .workspace_page import Changes, add_page_routes
 from .limits import RateLimits
 from .signing import DEFAULT_CHANNEL_ID, DEFAULT_USER_ID
+from .socket_mode import LINK_PATH, SocketModeHub
 from .state import BOT_USER_ID, Headers, RecordedCall, Workspace
 from .validation import MAX_MESSAGE_BLOCKS, check_blocks
 
 log = logging.getLogger(__name__)
 
 METHODS: dict[str, chat.Handler] = {**chat.METHODS, **views.METHODS, **files.METHODS, **directory.METHODS}
-
-# slack_sdk sends these as JSON strings in form and query arguments; decoded, tests see one shape.
-_JSON_FIELDS = ("blocks", "attachments", "view", "files", "metadata")
-
-
-def _decode_json_fields(args: dict[str, Any]) -> dict[str, Any]:
-    for key in _JSON_FIELDS:
-        value = args.get(key)
-        if isinstance(value, str) and value.lstrip()[:1] in ("[", "{"):
-            try:
-                args[key] = json.loads(value)
-            except ValueError:
-                pass  # left as text: validation then reports it as malformed
-    return args
-
-
-def _parse_body(raw: bytes, content_type: str) -> dict[str, Any]:
-    """JSON or form, whatever the client sent; a body that is neither yields no arguments."""
-    text = raw.decode("utf-8", errors="replace")
-    if content_type == "application/json" or text.lstrip().startswith("{"):
-        try:
-            parsed = json.loads(text)
-        except ValueError:
-            return {}
-        return parsed if isinstance(parsed, dict) else {}
-    return dict(parse_qsl(text, keep_blank_values=True))
-
-
-async def _read_args(request: web.Request) -> dict[str, Any]:
-    args: dict[str, Any] = dict(request.query)
-    if request.content_type.startswith("multipart/"):
-        form = await request.post()
-        for key, value in form.items():
-            if isinstance(value, web.FileField):
-                args[key] = f"<file {value.filename}: {len(value.file.read())} bytes>"
-            else:
-                args[key] = value
-    else:
-        raw = await request.read()
-        if raw:
-            args.update(_parse_body(raw, request.content_type))
-    return _decode_json_fields(args)
-
 
 class SlackStandIn:
     """A Slack Web API double on 127.0.0.1; `bot_token=None` accepts any xoxb-/xoxp- token.
@@ -85,8 +43,9 @@ class SlackStandIn:
     `rate_limits=True` (or `set_rate_limits(True)`).
     """
 
-    def __init__(self, bot_token: str | None = None, *, rate_limits: bool = False) -> None:
+    def __init__(self, bot_token: str | None = None, *, rate_limits: bool = False, app_token: str | None = None) -> None:
         self.bot_token = bot_token
+        self.socket_mode = SocketModeHub(app_token)  # apps.connections.open and its websocket (any xapp- if None)
         self.calls: list[RecordedCall] = []
         self.workspace = Workspace()
         self.workspace.add_channel("general", member=False)
@@ -118,6 +77,7 @@ class SlackStandIn:
         self._holds.release_all()
         self._delays.release_all()
         self.changes.close()
+        await self.socket_mode.close()
         if self.demo_service is not None:
             await self.demo_service.close()
         if self._runner is not None:
@@ -147,6 +107,7 @@ class SlackStandIn:
         app = web.Application()
         add_page_routes(app, self)
         app.router.add_route("*", "/api/{method}", self._web_api)
+        app.router.add_get(LINK_PATH, self.socket_mode.serve)
         app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_get("/files/{file_id}", self._download)
         app.router.add_post("/response_url/{name}", self._response_url)
@@ -161,6 +122,11 @@ class SlackStandIn:
     def calls_to(self, method: str, *, include_failed: bool = False) -> list[RecordedCall]:
         """Calls to `method` in arrival order; only those answered 200 ok:true unless include_failed."""
         return [c for c in self.calls if c.method == method and (include_failed or c.ok)]
+
+    def same_channel(self, channel: str, other: str) -> bool:
+        """Whether two references ("#alerts", "alerts", an id) name one channel now, as Slack resolves them:
+        tests ask this of a call's `channel`, which the bot sends by id where it knows it."""
+        return self.workspace.resolve_channel(str(channel)) == self.workspace.resolve_channel(str(other))
 
     def messages(self, channel: str) -> list[dict[str, Any]]:
         """Top-level messages of a channel (name or id) as they are now, replies under "replies"."""
@@ -227,6 +193,10 @@ class SlackStandIn:
     def archive_channel(self, channel: str) -> None:
         self._conversation(channel).is_archived = True
 
+    def rename_channel(self, channel: str, new_name: str) -> str:
+        """As someone renaming it in Slack: the id stays, the old name no longer finds it."""
+        return directory.rename(self.workspace, self._conversation(channel), new_name)
+
     def _conversation(self, channel: str) -> Any:
         found = self.workspace.find_conversation(channel)
         if found is None:
@@ -292,6 +262,7 @@ class SlackStandIn:
         self._holds.release_all()
         self._delays.release_all()
         self.limits.reset()
+        self.socket_mode.forget()
 
     def response_url(self, name: str = "r1") -> str:
         """A Slack-style response_url on the stand-in; POSTs to it are recorded as "response_url"."""
@@ -304,11 +275,17 @@ class SlackStandIn:
         self.calls.append(RecordedCall(method, args, headers, time.time(), status, body, request.path))
         self.changes.bump()
 
-    def _token_error(self, request: web.Request, args: dict[str, Any]) -> str | None:
+    @staticmethod
+    def _token(request: web.Request, args: dict[str, Any]) -> str:
         auth = request.headers.get("Authorization", "")
-        token = auth[7:].strip() if auth[:7].lower() == "bearer " else args.get("token")
+        return str((auth[7:].strip() if auth[:7].lower() == "bearer " else args.get("token")) or "")
+
+    def _token_error(self, request: web.Request, args: dict[str, Any]) -> str | None:
+        token = self._token(request, args)
         if not token:
             return "not_authed"
+        if token.startswith("xapp-"):
+            return "not_allowed_token_type"  # an app-level token opens sockets, nothing else
         if self.bot_token is None:
             valid = str(token).startswith(("xoxb-", "xoxp-"))
         else:
@@ -319,6 +296,8 @@ class SlackStandIn:
         failure = self._failures.take(method)
         if failure is not None:
             return failure.status, failure.body(), failure.headers()
+        if method == "apps.connections.open":  # the one method that wants the app-level token
+            return 200, self.socket_mode.open_connection(self._token(request, args), str(request.url.origin())), {}
         token_error = self._token_error(request, args)
         if token_error:
             return 200, {"ok": False, "error": token_error}, {}
@@ -338,7 +317,7 @@ class SlackStandIn:
 
     async def _web_api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
-        args = await _read_args(request)
+        args = await read_args(request)
         await self._holds.pass_through(method)
         status, body, headers = self._answer(request, method, args)
         self._record(request, method, args, status, body)
@@ -377,7 +356,7 @@ class SlackStandIn:
     async def _response_url(self, request: web.Request) -> web.Response:
         """Slack's response_url: answers "ok", or 400 with the error code for invalid blocks."""
         raw = await request.read()
-        args = _decode_json_fields(_parse_body(raw, request.content_type))
+        args = decode_json_fields(parse_body(raw, request.content_type))
         await self._holds.pass_through("response_url")
         failure = self._failures.take("response_url")
         if failure is not None:

@@ -180,7 +180,11 @@ class Workspace:
             return stable_id("D", channel)
         name = channel.lstrip("#").lower()
         named = [c.id for c in self.conversations.values() if c.name == name and not c.is_im]
-        return named[0] if named else stable_id("C", name)
+        if named:
+            return named[0]
+        derived = self.conversations.get(stable_id("C", name))
+        # A channel renamed away from `name` keeps the id derived from it: the old name must not find it.
+        return stable_id("C", name) if derived is None or derived.name == name else stable_id("C", "#renamed:" + name)
 
     # conversations and people ------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from .events import AppClient, block_actions, slash_command_fields, view_payload
+from .events import AppClient, AppConnection, block_actions, slash_command_fields, view_payload
 from .people import ResponseTarget
 from .triggers import mint_trigger_id
 
@@ -48,11 +48,13 @@ class PageActions:
         return self.standin.workspace
 
     def client(self) -> AppClient | None:
+        """How people reach the app: its HTTP endpoints, or its Socket Mode connection once it has one."""
         connection = self.standin.app_connection
-        if connection is None:
+        socket = self.standin.socket_mode
+        if connection is None and not socket.active:
             return None
-        if self._client is None or self._client.connection is not connection:
-            self._client = AppClient(connection)
+        if self._client is None or (connection is not None and self._client.connection is not connection):
+            self._client = AppClient(connection or AppConnection(events_url="", signing_secret=""), socket)
         return self._client
 
     async def close(self) -> None:

@@ -114,7 +114,7 @@ def render_page(standin: SlackStandIn) -> str:
     boot = {
         "people": people,
         "me": me,
-        "connected": connection is not None,
+        "connected": connection is not None or standin.socket_mode.active,
         "samples": sorted(connection.samples) if connection is not None else [],
         "demo": bool(connection is not None and connection.webhooks_url),
         "commands": ["/ask", "/issue", "/summary", "/kb", "/adjustment", "/oncall"],
