@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import secrets
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -29,6 +30,7 @@ from bot.settings import Settings, SettingsError
 from core.metrics import Metrics
 from core.scheduler import Scheduler
 from delivery.channels import ChannelFallback
+from delivery.directory import PERIODIC_REFRESH_SECONDS, ChannelDirectory
 from delivery.outbox import OutboxWriter
 from delivery.worker import DeliveryWorker
 from handlers import (
@@ -89,11 +91,16 @@ RECEIPT_PURGE_SECONDS = 600.0
 
 
 def require_production_secrets(settings: Settings) -> None:
-    """Outside local mode, Slack and webhook secrets are mandatory: refuse to start without them."""
+    """Outside local mode, Slack and webhook secrets are mandatory: refuse to start without them.
+
+    In Socket Mode (SLACK_APP_TOKEN) Slack sends nothing over HTTP, so the signing secret is optional.
+    """
     if settings.local_mode:
         return
     for name in ("slack_signing_secret", "alert_webhook_token"):
         value = getattr(settings, name)
+        if name == "slack_signing_secret" and settings.socket_mode:
+            continue
         if value is None or not value.get_secret_value():
             raise SettingsError(f"missing setting {name.upper()}: required when SLACK_BOT_TOKEN is set")
 
@@ -128,6 +135,8 @@ def create_app(
     scheduler = Scheduler()
     lifecycle = IssueLifecycle()
     roles = RoleChecker(config.roles, UserGroupDirectory(bolt_client).members)
+    channels = ChannelDirectory(bolt_client, clock=clock)  # read at start-up (bot.slack_checks), then every ten minutes
+    scheduler.every(PERIODIC_REFRESH_SECONDS, "slack-channels-refresh", channels.refresh)
     worker_holder: list[DeliveryWorker] = []
     writer = OutboxWriter(wake=lambda: worker_holder[0].wake() if worker_holder else None)
     issues = IssueService(
@@ -156,6 +165,7 @@ def create_app(
         metrics,
         clock=clock,
         channel_fallback=ChannelFallback(config.default_channel, partial(roles.members, Role.ADMIN)),
+        channel_directory=channels,
     )
     worker_holder.append(worker)
     survey_service = SurveyService(
@@ -189,11 +199,14 @@ def create_app(
     scheduler.every(AUTOFIX_CHECK_SECONDS, "autofix-verification", autofix_service.check_deadlines)
 
     signing_secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
+    # Socket Mode may run without one: then no request can verify (a random secret nobody knows), and
+    # /slack/events is not even served (below).
+    verifying_secret = signing_secret or secrets.token_hex(32)
     receipts = SlackReceipts(sessionmaker, clock=clock)
     scheduler.every(RECEIPT_PURGE_SECONDS, "slack-receipts-purge", receipts.purge)
     slack_app = AsyncApp(
         client=bolt_client,
-        signing_secret=signing_secret,
+        signing_secret=verifying_secret,
         request_verification_enabled=True,
         process_before_response=False,
         raise_error_for_unhandled_request=False,
@@ -234,6 +247,7 @@ def create_app(
         metrics=metrics,
         slack_app=slack_app,
         worker=worker,
+        channels=channels,
         scheduler=scheduler,
         lifecycle=lifecycle,
         roles=roles,
@@ -249,7 +263,7 @@ def create_app(
         questions=question_service,
         knowledge_feed=kb_feed,
         receipts=receipts,
-        signature_verifier=SignatureVerifier(signing_secret),
+        signature_verifier=SignatureVerifier(verifying_secret),
         performance=kpi_reports,
         resolve_people=partial(_resolve_people, PeopleDirectory(bolt_client), roles, teams),
     )
@@ -257,13 +271,9 @@ def create_app(
     app[OPSBOT] = opsbot
     webhook_token = settings.alert_webhook_token.get_secret_value() if settings.alert_webhook_token else ""
     app.add_routes(AlertWebhooks(alerts, webhook_token, metrics).routes())
-    app.add_routes(
-        [
-            web.post("/slack/events", routes.slack_events),
-            web.get("/healthz", routes.healthz),
-            web.get("/metrics", routes.metrics),
-        ]
-    )
+    app.add_routes([web.get("/healthz", routes.healthz), web.get("/metrics", routes.metrics)])
+    if signing_secret:
+        app.add_routes([web.post("/slack/events", routes.slack_events)])
     app.on_cleanup.append(holds.close)  # the Alertmanager client's connections
     app.cleanup_ctx.append(background)  # migrations, then every background task, one owner
     return app

@@ -1,10 +1,12 @@
 """What runs beside the HTTP server, started and stopped in one place (aiohttp's cleanup_ctx).
 
-Start: Slack is asked whether the token works (a wrong one stops start-up, bot.slack_checks) and
-which configured channels the bot cannot use; the knowledge base begins loading (a thread; the server answers meanwhile), the database is
-migrated, then the supervisor starts the delivery worker, every periodic job, the KPI check and the
-auto-fix runs' owner. Stop: the supervisor stops them newest first, each finishing what it holds
-within its grace period; the knowledge base's watcher stops last; the engines are disposed.
+Start: Slack is asked whether the tokens work (a wrong bot or app token stops start-up, bot.slack_checks)
+and which configured channels the bot cannot use (their ids are kept for routing); the knowledge base
+begins loading (a thread; the server answers meanwhile), the database is migrated, then the supervisor
+starts the delivery worker, every periodic job, the KPI check, the auto-fix runs' owner and, with
+SLACK_APP_TOKEN, the Socket Mode connection (last: Slack's events arrive once everything is ready).
+Stop: the supervisor stops them newest first (the socket first: nothing new comes in), each finishing
+what it holds within its grace period; the knowledge base's watcher stops last; the engines are disposed.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from sqlalchemy.engine import make_url
 
 from bot.opsbot import OPSBOT, Opsbot
 from bot.settings import SettingsError
-from bot.slack_checks import check_channels, check_token
+from bot.slack_checks import check_app_token, check_channels, check_token
+from bot.socket_mode import socket_mode_connection
 from core.supervisor import Supervisor
 from storage.migrations import upgrade_to_head
 
@@ -27,6 +30,7 @@ log = logging.getLogger(__name__)
 SUPERVISOR = web.AppKey("supervisor", Supervisor)
 DELIVERY_GRACE_SECONDS = 15.0  # a post in flight finishes (Slack answers within the client timeout)
 DATABASE_CHECK_SECONDS = 15.0
+SOCKET_GRACE_SECONDS = 5.0  # closing the websocket; an envelope left unacked is sent again by Slack
 
 
 async def background(app: web.Application) -> AsyncIterator[None]:
@@ -35,6 +39,8 @@ async def background(app: web.Application) -> AsyncIterator[None]:
     try:
         await _check_database(opsbot)
         await check_token(opsbot.slack_app.client)
+        if opsbot.settings.slack_app_token is not None:
+            await check_app_token(opsbot.slack_app.client, opsbot.settings.slack_app_token.get_secret_value())
     except BaseException:
         await _dispose(opsbot)
         raise
@@ -43,7 +49,7 @@ async def background(app: web.Application) -> AsyncIterator[None]:
             await opsbot.resolve_people()
         except Exception:  # noqa: BLE001 - Slack down: ids keep working, emails match nobody until a restart
             log.warning("could not look up the people the config names by email", exc_info=True)
-    await check_channels(opsbot.slack_app.client, opsbot.config)
+    await check_channels(opsbot.channels, opsbot.config)
     supervisor = Supervisor()
     app[SUPERVISOR] = supervisor
     supervisor.start("knowledge", opsbot.knowledge.run)  # first: it loads while migrations run
@@ -58,6 +64,9 @@ async def background(app: web.Application) -> AsyncIterator[None]:
         supervisor.start(f"job:{job.name}", job.loop)
     supervisor.start("kpi-source", opsbot.performance.run, restart=False)
     supervisor.start("autofix-runs", _autofix_owner(opsbot), restart=False)
+    if opsbot.settings.slack_app_token is not None:
+        app_token = opsbot.settings.slack_app_token.get_secret_value()
+        supervisor.start("slack-socket-mode", socket_mode_connection(opsbot, app_token), grace=SOCKET_GRACE_SECONDS)
     yield
     await supervisor.stop()
     await _dispose(opsbot)

@@ -15,6 +15,7 @@ from bot.config import OpsConfig
 from bot.settings import Settings
 from core.metrics import Metrics
 from core.scheduler import Scheduler
+from delivery.directory import ChannelDirectory
 from delivery.worker import DeliveryWorker
 from handlers import (
     performance,
@@ -48,6 +49,7 @@ class Opsbot:
     metrics: Metrics
     slack_app: AsyncApp
     worker: DeliveryWorker
+    channels: ChannelDirectory  # the workspace's channels by name and id: routes post to ids (delivery.directory)
     scheduler: Scheduler
     lifecycle: IssueLifecycle
     roles: RoleChecker

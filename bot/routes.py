@@ -17,7 +17,7 @@ from storage.errors import StorageUnavailable
 log = logging.getLogger(__name__)
 
 HEALTH_TIMEOUT_SECONDS = 0.9  # load balancers give up on a health check after about a second
-_ALREADY_TAKEN = "already taken"
+ALREADY_TAKEN = "already taken"
 
 
 async def slack_events(request: web.Request) -> web.Response:
@@ -25,38 +25,45 @@ async def slack_events(request: web.Request) -> web.Response:
         return web.json_response({"error": "invalid request"}, status=401)  # as Bolt refuses a bad signature
     opsbot = request.app[OPSBOT]
     receipt = await _take_receipt(request, opsbot)
-    if receipt == _ALREADY_TAKEN:
+    if receipt == ALREADY_TAKEN:
         opsbot.metrics.slack_duplicates.inc()
         return web.Response(status=200)  # Slack stops retrying; nothing is done twice
     bolt_request = await to_bolt_request(request)
     bolt_response = await opsbot.slack_app.async_dispatch(bolt_request)
     if receipt and bolt_response.status >= 400:
-        await _forget_receipt(opsbot, receipt)  # not handled: Slack's retry must be acted on
+        await forget_receipt(opsbot, receipt)  # not handled: Slack's retry must be acted on
     return await to_aiohttp_response(bolt_response)
 
 
 async def _take_receipt(request: web.Request, opsbot: Opsbot) -> str | None:
-    """The delivery's receipt key once recorded, `_ALREADY_TAKEN` for a retry or replay, None if unkeyed.
+    """The delivery's receipt key once recorded, `ALREADY_TAKEN` for a retry or replay, None if unkeyed.
 
-    Only a correctly signed request gets a receipt, so a forger cannot use up a real event's id. If the
-    database cannot record it, the request is handled anyway: a rare duplicate beats a lost click.
+    Only a correctly signed request gets a receipt, so a forger cannot use up a real event's id.
     """
     body = await request.read()
     signature = request.headers.get("X-Slack-Signature", "")
     timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
     if not opsbot.signature_verifier.is_valid(body, timestamp, signature):
         return None  # Bolt refuses it with 401
-    key = receipt_key(body, request.headers.get("Content-Type", ""), signature)
+    return await take_receipt(opsbot, receipt_key(body, request.headers.get("Content-Type", ""), signature))
+
+
+async def take_receipt(opsbot: Opsbot, key: str | None) -> str | None:
+    """`key` once recorded, `ALREADY_TAKEN` if this or another replica took it, None if unkeyed.
+
+    If the database cannot record it, the delivery is handled anyway: a rare duplicate beats a lost click.
+    Shared by /slack/events and Socket Mode (bot.socket_mode).
+    """
     if key is None:
         return None
     try:
-        return key if await opsbot.receipts.first_time(key) else _ALREADY_TAKEN
+        return key if await opsbot.receipts.first_time(key) else ALREADY_TAKEN
     except (SQLAlchemyError, OSError, StorageUnavailable):
         log.warning("could not record Slack receipt %s; handling the request anyway", key, exc_info=True)
         return None
 
 
-async def _forget_receipt(opsbot: Opsbot, key: str) -> None:
+async def forget_receipt(opsbot: Opsbot, key: str) -> None:
     try:
         await opsbot.receipts.forget(key)
     except (SQLAlchemyError, OSError, StorageUnavailable):

@@ -24,6 +24,9 @@ class Settings(BaseSettings):
 
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
+    # Socket Mode: with an app-level token (xapp-, scope connections:write) Slack's events, clicks and
+    # commands arrive over a websocket the bot opens; no public URL is needed for them.
+    slack_app_token: SecretStr | None = None
     slack_api_url: str = DEFAULT_SLACK_API_URL
     database_url: str = DEFAULT_DATABASE_URL
     alert_webhook_token: SecretStr | None = None
@@ -44,6 +47,16 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL")
         return value if value.endswith("/") else value + "/"
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_level_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        if not value.get_secret_value().strip().startswith("xapp-"):
+            # Never echo the value: it may be another secret pasted into the wrong setting.
+            raise ValueError("must be an app-level token (xapp-...), made under Basic Information > App-Level Tokens")
+        return SecretStr(value.get_secret_value().strip())
 
     @field_validator("prometheus_url")
     @classmethod
@@ -74,6 +87,11 @@ class Settings(BaseSettings):
         if value is not None and not value.is_file():
             raise ValueError(f"file not found: {value}")
         return value
+
+    @property
+    def socket_mode(self) -> bool:
+        """Slack reaches the bot over Socket Mode (SLACK_APP_TOKEN) rather than POSTs to /slack/events."""
+        return self.slack_app_token is not None
 
     @property
     def local_mode(self) -> bool:

@@ -1,7 +1,8 @@
 """Start-up checks against Slack: a wrong token stops start-up; a channel the bot cannot use is named.
 
 Without them a bad SLACK_BOT_TOKEN is silent (webhooks answer 202 and every post logs invalid_auth),
-and a route to a channel without the bot shows only when its first alert arrives (issue 11).
+and a route to a channel without the bot shows only when its first alert arrives (issue 11). With
+SLACK_APP_TOKEN the app-level token is checked the same way (apps.connections.open).
 A Slack that is down or slow at start-up is not the token's fault: it is logged and start-up goes on.
 """
 
@@ -47,6 +48,23 @@ async def check_token(client: AsyncWebClient) -> None:
     log.info("connected to Slack workspace %s as %s", response.get("team"), response.get("user"))
 
 
+async def check_app_token(client: AsyncWebClient, app_token: str) -> None:
+    """apps.connections.open once (Socket Mode); raises SettingsError naming SLACK_APP_TOKEN when Slack refuses it.
+
+    Without this a wrong app token never connects, and Slack's SDK retries for ever with a traceback
+    each time. The URL it answers is left to expire: the socket opens its own once the database is ready.
+    """
+    try:
+        await asyncio.wait_for(client.apps_connections_open(app_token=app_token), CHECK_TIMEOUT_SECONDS)
+    except SlackApiError as error:
+        code = slack_error_code(error)
+        if code in TOKEN_ERRORS:
+            raise SettingsError(f"invalid setting SLACK_APP_TOKEN: Slack answered {code}") from None
+        log.warning("could not check SLACK_APP_TOKEN at start-up: Slack answered %s", code or error.response.status_code)
+    except _UNREACHABLE as error:
+        log.warning("could not check SLACK_APP_TOKEN at start-up: Slack unreachable (%r)", error)
+
+
 def configured_channels(config: OpsConfig) -> list[str]:
     """Every channel the config names ("#name" or an id, under a key ending in "channel"), once, in order."""
     found: list[str] = []
@@ -66,9 +84,11 @@ def configured_channels(config: OpsConfig) -> list[str]:
     return found
 
 
-async def check_channels(client: AsyncWebClient, config: OpsConfig) -> dict[str, str]:
-    """The config's channels by id (conversations.list, paged); one warning names each one the bot cannot use."""
-    directory = ChannelDirectory(client)
+async def check_channels(directory: ChannelDirectory, config: OpsConfig) -> dict[str, str]:
+    """The config's channels by id (conversations.list, paged); one warning names each one the bot cannot use.
+
+    Each one found is pinned in `directory` to its id, which routing posts to from then on.
+    """
     try:
         await asyncio.wait_for(directory.refresh(), CHECK_TIMEOUT_SECONDS)
     except Exception as error:  # noqa: BLE001 - a check that cannot run must not stop the bot

@@ -7,15 +7,16 @@ for a public channel without the bot: the worker joins it (`conversations.join`,
 headed by a line naming the channel that needs the bot; each admin is told once per channel per
 process, and `opsbot_channel_fallbacks_total{channel,reason}` counts every such message.
 
-Slack's conversations.join wants a channel id while routes name channels: `ChannelDirectory` maps
-names to ids from conversations.list (paged), cached, read again on a miss at most once a minute.
+Slack's conversations.join wants a channel id while routes name channels: `ChannelDirectory`
+(delivery.directory) maps names to ids, and keeps a renamed channel's id for its old name. When Slack
+answers `channel_not_found` for a channel by id, the list is read again first: if the name now stands
+for another channel (deleted and made anew), the message goes there.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,77 +25,23 @@ from prometheus_client import Counter
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from delivery.directory import CHANNEL_ID as _CHANNEL_ID
+from delivery.directory import Caller, ChannelDirectory, channel_name
+
+__all__ = ["ChannelDirectory", "ChannelFallback", "ChannelRescue", "channel_name", "prepend_notice", "slack_error_code"]
+
 log = logging.getLogger(__name__)
 
 CHANNEL_PROBLEMS = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
-LIST_PAGE_SIZE = 200
-LIST_MAX_PAGES = 50
-REFRESH_SECONDS = 60.0
 MAX_BLOCKS = 50
-_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
 _PERSON_OR_DM = re.compile(r"^[DUW][A-Z0-9]{2,}$")  # a direct message is never moved to a channel
 
-Caller = Callable[..., Awaitable[Any]]  # the worker's: (method, scope, function, **kwargs), rate limits applied
 Send = Callable[[str, dict[str, Any]], Awaitable[Any]]  # (channel, payload) -> Slack's answer to the post
 
 
 def slack_error_code(error: SlackApiError) -> str:
     data = error.response.data
     return str(data.get("error") or "") if isinstance(data, dict) else ""
-
-
-def channel_name(channel: str) -> str:
-    """"#Alerts" and "alerts" are one channel; ids stay as they are."""
-    channel = channel.strip()
-    return channel if _CHANNEL_ID.match(channel) else channel.lstrip("#").lower()
-
-
-class ChannelDirectory:
-    """The workspace's channels the bot can see, by name and by id, from conversations.list."""
-
-    def __init__(self, client: AsyncWebClient, *, call: Caller | None = None, refresh_seconds: float = REFRESH_SECONDS) -> None:
-        self._client = client
-        self._call = call
-        self._refresh_seconds = refresh_seconds
-        self._by_name: dict[str, dict[str, Any]] = {}
-        self._by_id: dict[str, dict[str, Any]] = {}
-        self._read_at: float | None = None
-
-    async def refresh(self) -> None:
-        """Read every page of public and private channels (archived ones too: they are a reason, not absent)."""
-        by_name: dict[str, dict[str, Any]] = {}
-        cursor = ""
-        for _ in range(LIST_MAX_PAGES):
-            arguments: dict[str, Any] = {
-                "types": "public_channel,private_channel", "exclude_archived": False, "limit": LIST_PAGE_SIZE,
-            }  # fmt: skip
-            if cursor:
-                arguments["cursor"] = cursor
-            if self._call is not None:
-                response = await self._call("conversations.list", "", self._client.conversations_list, **arguments)
-            else:
-                response = await self._client.conversations_list(**arguments)
-            for channel in response.get("channels") or []:
-                by_name.setdefault(str(channel.get("name", "")).lower(), channel)
-            cursor = (response.get("response_metadata") or {}).get("next_cursor") or ""
-            if not cursor:
-                break
-        self._by_name = by_name
-        self._by_id = {str(channel["id"]): channel for channel in by_name.values()}
-        self._read_at = time.monotonic()
-
-    async def find(self, channel: str) -> dict[str, Any] | None:
-        """conversations.list's record of "#name", "name" or an id; None if the bot cannot see it."""
-        key = channel_name(channel)
-        found = self._cached(key)
-        stale = self._read_at is None or time.monotonic() - self._read_at >= self._refresh_seconds
-        if found is None and stale:
-            await self.refresh()
-            found = self._cached(key)
-        return found
-
-    def _cached(self, key: str) -> dict[str, Any] | None:
-        return self._by_id.get(key) if _CHANNEL_ID.match(key) else self._by_name.get(key)
 
 
 @dataclass
@@ -125,6 +72,14 @@ class ChannelRescue:
         code = slack_error_code(error)
         if error.response.status_code != 200 or code not in CHANNEL_PROBLEMS or _PERSON_OR_DM.match(channel.strip()):
             raise error
+        if code == "channel_not_found" and await self.directory.moved(channel):
+            log.info("%s names another channel now; posting there", channel)
+            try:
+                return await send(channel, payload)
+            except SlackApiError as again:
+                code = slack_error_code(again)
+                if again.response.status_code != 200 or code not in CHANNEL_PROBLEMS:
+                    raise
         if code == "not_in_channel":
             code = await self._join(channel)
             if not code:

@@ -41,8 +41,7 @@ from core.group_commit import GroupRunner
 from core.metrics import Metrics
 from delivery.outbox import SlackOperation
 from storage.models import OutboxItem, OutboxStatus, utcnow
-from storage.repositories.outbox import OutboxRepository
-from storage.repositories.outbox import DeliveryClaimRepository
+from storage.repositories.outbox import DeliveryClaimRepository, OutboxRepository
 from storage.repositories.slack import SlackPostAttemptRepository, SlackRateLimitRepository
 
 log = logging.getLogger(__name__)
@@ -80,6 +79,7 @@ class DeliveryWorker:
         clock: Callable[[], datetime] = utcnow,
         max_in_flight: int | None = None,
         channel_fallback: ChannelFallback | None = None,
+        channel_directory: ChannelDirectory | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._render_issue_message = render_issue
@@ -110,10 +110,11 @@ class DeliveryWorker:
             ["operation", "reason"],
             registry=metrics.registry,
         )
-        # A channel without the bot is joined, or its messages go to the default channel (delivery.channels).
+        # Posts go to channel ids once the directory was read (a rename keeps the route); a channel without
+        # the bot is joined, or its messages go to the default channel (delivery.channels).
+        self._directory = channel_directory or ChannelDirectory(client, call=self._call)
         self._channels = (
-            ChannelRescue(channel_fallback, ChannelDirectory(client, call=self._call), self._call, client,
-                          metrics.channel_fallbacks)
+            ChannelRescue(channel_fallback, self._directory, self._call, client, metrics.channel_fallbacks)
             if channel_fallback is not None
             else None
         )
@@ -306,22 +307,25 @@ class DeliveryWorker:
                 log.info("outbox item %s: found the message an earlier attempt posted (%s %s)", item.id, where, ts)
                 return where, ts, True
         await self._pace("chat.postMessage", channel)
-        if not await self._attempts.submit((item.ordering_key, attempt_key(item), channel, thread_ts)):
+        # Recorded by id where known: a retry reads that channel's history, whatever it is called by then.
+        where = self._directory.resolve(channel)
+        if not await self._attempts.submit((item.ordering_key, attempt_key(item), where, thread_ts)):
             raise _LostClaim(item.ordering_key)
 
         posted_to = [channel]
 
         async def send(target: str, body: dict[str, Any]) -> Any:
             posted_to[0] = target
+            target_id = self._directory.resolve(target)  # the route's name, pinned to its channel's id
             if target != channel:  # moved to the default channel: a retry looks for the marker there
                 await self._pace("chat.postMessage", target)
-                if not await self._attempts.submit((item.ordering_key, attempt_key(item), target, thread_ts)):
+                if not await self._attempts.submit((item.ordering_key, attempt_key(item), target_id, thread_ts)):
                     raise _LostClaim(item.ordering_key)
             return await self._call(
                 "chat.postMessage",
                 target,
                 self._client.chat_postMessage,
-                channel=target,
+                channel=target_id,
                 text=body["text"],
                 blocks=body.get("blocks"),
                 thread_ts=thread_ts,

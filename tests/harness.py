@@ -140,14 +140,14 @@ async def start_bot(
     port: int = 0,
     settings_overrides: dict[str, Any] | None = None,
 ) -> RunningBot:
-    settings = Settings(
-        slack_bot_token=SecretStr(BOT_TOKEN),
-        slack_signing_secret=SecretStr(SIGNING_SECRET),
-        alert_webhook_token=SecretStr(WEBHOOK_TOKEN),
-        slack_api_url=standin.api_url,
-        database_url=database_url,
-        **(settings_overrides or {}),
-    )
+    settings = Settings(**{
+        "slack_bot_token": SecretStr(BOT_TOKEN),
+        "slack_signing_secret": SecretStr(SIGNING_SECRET),
+        "alert_webhook_token": SecretStr(WEBHOOK_TOKEN),
+        "slack_api_url": standin.api_url,
+        "database_url": database_url,
+        **(settings_overrides or {}),  # may replace the defaults above (Socket Mode runs without a signing secret)
+    })
     clock = clock or Clock()
     config = config or test_config()
     prepare_workspace(standin, config)

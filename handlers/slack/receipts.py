@@ -1,6 +1,7 @@
 """Each Slack delivery is acted on once, across replicas: Events API retries and replayed requests.
 
-Slack retries an event (same `event_id`, header `X-Slack-Retry-Num`) when our 200 is late or lost,
+Slack retries an event (same `event_id`, header `X-Slack-Retry-Num`, or over Socket Mode a new envelope
+with `retry_attempt`) when our 200 or ack is late or lost,
 and anyone who captured a signed request can send its exact bytes again within the five minutes the
 signature stays fresh. Both must be acknowledged without a second answer, question row or click.
 Receipts live in the database so every replica behind a load balancer agrees.
@@ -11,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime, timedelta
-from typing import Callable
+from typing import Any, Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -43,6 +44,19 @@ def receipt_key(body: bytes, content_type: str, signature: str) -> str | None:
         return None
     # The signature covers the timestamp and the exact body: the same value means the same bytes again.
     return "request:" + hashlib.sha256(signature.encode("utf-8", "replace")).hexdigest()
+
+
+def envelope_receipt_key(envelope_type: str, payload: dict[str, Any], envelope_id: str) -> str | None:
+    """What identifies a Socket Mode envelope: the event id for events (a retry carries the same one,
+    in a new envelope, with retry_attempt), else the envelope id (a redelivery of a click keeps it).
+
+    Events share their key with Events API callbacks over HTTP, so switching transports mid-retry is safe.
+    """
+    if envelope_type == "events_api":
+        event_id = payload.get("event_id")
+        if isinstance(event_id, str) and event_id:
+            return f"event:{event_id[:100]}"
+    return f"envelope:{envelope_id[:100]}" if envelope_id else None
 
 
 class SlackReceipts:

@@ -156,7 +156,7 @@ def dms_to(bot: RunningBot, user_id: str) -> list[Any]:
 def posts_to(bot: RunningBot, channel: str, *, threaded: bool = False) -> list[Any]:
     return [
         call for call in bot.standin.calls_to("chat.postMessage")
-        if call.args.get("channel") == channel and bool(call.args.get("thread_ts")) == threaded
+        if bot.standin.same_channel(call.args.get("channel", ""), channel) and bool(call.args.get("thread_ts")) == threaded
     ]
 
 
@@ -167,7 +167,7 @@ async def wait_post(
     target = bot.standin.workspace.open_dm(channel) if channel[:1] in ("U", "W") else channel
     calls = await bot.standin.wait_for(
         "chat.postMessage", count=count,
-        where=lambda c: c.args.get("channel") == target and not c.args.get("thread_ts")
+        where=lambda c: bot.standin.same_channel(c.args.get("channel", ""), target) and not c.args.get("thread_ts")
         and containing in blocks_text(c.args),
     )
     if drain:

@@ -47,7 +47,7 @@ async def dm(bot: RunningBot, text: str, *, user: str = ALICE, thread_ts: str | 
 
 
 async def posts_to(bot: RunningBot, channel: str, count: int = 1) -> list[RecordedCall]:
-    return await bot.standin.wait_for("chat.postMessage", count=count, where=lambda c: c.args["channel"] == channel)
+    return await bot.standin.wait_for("chat.postMessage", count=count, where=lambda c: bot.standin.same_channel(c.args["channel"], channel))
 
 
 async def command(bot: RunningBot, name: str, text: str, *, user: str = ALICE, reply: str = "r1") -> str:

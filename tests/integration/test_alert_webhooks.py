@@ -36,7 +36,7 @@ async def test_firing_alerts_open_issues_and_post_messages_with_buttons(bot: Run
     assert body["new"] == 2 and body["issues_opened"] == 2
 
     posts = await bot.standin.wait_for("chat.postMessage", count=2)
-    assert {call.args["channel"] for call in posts} == {"#alerts"}
+    assert {call.args["channel"] for call in posts} == {bot.standin.workspace.resolve_channel("#alerts")}  # by id
     text = _all_text(posts[0].args)
     assert "High 5xx error rate on checkout-" in text
     assert "<!date^" in text

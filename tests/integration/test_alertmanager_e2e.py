@@ -27,7 +27,7 @@ async def test_real_alertmanager_fires_and_resolves_through_the_bot(bot: Running
     await asyncio.to_thread(alertmanager.post_alerts, ALERTS)
 
     [post] = await bot.standin.wait_for("chat.postMessage", count=1, timeout=20)
-    assert post.args["channel"] == "#alerts"
+    assert post.args["channel"] == bot.standin.workspace.resolve_channel("#alerts")  # by id
     assert "Disk almost full on db-1" in post.args["text"]
 
     await asyncio.to_thread(alertmanager.resolve_alerts, ALERTS)

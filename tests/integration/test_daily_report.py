@@ -55,7 +55,7 @@ async def _log_yesterday(bot: RunningBot) -> None:
 
 
 def _posts(bot: RunningBot) -> list:  # type: ignore[type-arg]
-    return [c for c in bot.standin.calls_to("chat.postMessage") if c.args["channel"] == CHANNEL]
+    return [c for c in bot.standin.calls_to("chat.postMessage") if bot.standin.same_channel(c.args["channel"], CHANNEL)]
 
 
 async def test_two_replicas_running_the_job_at_the_same_moment_post_once(
@@ -66,7 +66,7 @@ async def test_two_replicas_running_the_job_at_the_same_moment_post_once(
     posted = await asyncio.gather(first.opsbot.daily_report.run_if_due(), second.opsbot.daily_report.run_if_due())
     assert sorted(posted) == [False, True]
 
-    [post] = await first.standin.wait_for("chat.postMessage", where=lambda c: c.args["channel"] == CHANNEL)
+    [post] = await first.standin.wait_for("chat.postMessage", where=lambda c: first.standin.same_channel(c.args["channel"], CHANNEL))
     yesterday = (first.clock().astimezone(LONDON) - timedelta(days=1)).date()
     header = post.args["blocks"][0]["text"]["text"]
     assert header == f"🗓 Daily performance report: {yesterday:%a %d %b %Y}"
@@ -97,7 +97,7 @@ async def test_the_next_day_gets_its_own_report(replicas: tuple[RunningBot, Runn
     second.clock.advance(days=1)
     assert await second.opsbot.daily_report.run_if_due()
     assert not await first.opsbot.daily_report.run_if_due()
-    await first.standin.wait_for("chat.postMessage", count=2, where=lambda c: c.args["channel"] == CHANNEL)
+    await first.standin.wait_for("chat.postMessage", count=2, where=lambda c: first.standin.same_channel(c.args["channel"], CHANNEL))
     async with first.opsbot.sessionmaker() as session:
         periods = sorted(run.period for run in (await session.execute(select(ReportRun))).scalars())
     assert len(periods) == 2 and periods[0] < periods[1]
@@ -107,7 +107,7 @@ async def test_a_channel_name_gets_the_figures_without_the_chart(database_url: s
     bot = await start_bot(database_url, standin, config=_config(channel="#ops-managers"))
     try:
         assert await bot.opsbot.daily_report.run_if_due()
-        await bot.standin.wait_for("chat.postMessage", where=lambda c: c.args["channel"] == "#ops-managers")
+        await bot.standin.wait_for("chat.postMessage", where=lambda c: bot.standin.same_channel(c.args["channel"], "#ops-managers"))
         assert not bot.standin.calls_to("files.completeUploadExternal")
     finally:
         await stop_bot(bot)

@@ -107,7 +107,7 @@ async def test_posts_to_one_channel_are_paced(database_url: str, standin: SlackS
         status, answer = await running.post_webhook("generic", {"alerts": alerts})
         assert status == 202 and answer["issues_opened"] == 6, answer
         posts = await standin.wait_for("chat.postMessage", count=6, timeout=15)
-        assert {post.args["channel"] for post in posts} == {"#alerts"}
+        assert {post.args["channel"] for post in posts} == {standin.workspace.resolve_channel("#alerts")}
         arrived = sorted(post.at - sent for post in posts)
         earliest = [k / per_second - 0.01 for k in range(6)]  # 10 ms for the clocks' rounding
         assert all(at >= bound for at, bound in zip(arrived, earliest)), (arrived, earliest)

@@ -74,7 +74,7 @@ async def test_issue_new_opens_the_modal_and_a_submission_posts_to_the_help_desk
     status, answer = await bot.post_slack(view_submission_body("issue_log.new", values, user_id=ALICE))
     assert status == 200 and answer == ""
 
-    [post] = await bot.standin.wait_for("chat.postMessage", where=lambda c: c.args["channel"] == "#help-desk")
+    [post] = await bot.standin.wait_for("chat.postMessage", where=lambda c: bot.standin.same_channel(c.args["channel"], "#help-desk"))
     blocks = json.dumps(post.args["blocks"], ensure_ascii=False)
     assert "LMS login fails" in blocks and "Students get a 500 after SSO" in blocks
     assert "*Reported by*\\n<@U0ALICE>" in blocks
@@ -169,7 +169,7 @@ async def test_show_gives_fields_and_the_timeline(bot: RunningBot) -> None:
 
 async def test_assign_parses_slack_mentions_rerenders_and_dms_the_assignee(bot: RunningBot) -> None:
     issue_id = await report(bot, "Printer queue stuck")
-    await bot.standin.wait_for("chat.postMessage", where=lambda c: c.args["channel"] == "#help-desk")
+    await bot.standin.wait_for("chat.postMessage", where=lambda c: bot.standin.same_channel(c.args["channel"], "#help-desk"))
     await bot.outbox_drained()
 
     await slash(bot, f"assign {issue_id} <@U0CAROL|carol>", user=BOB, reply="assign")
@@ -223,7 +223,7 @@ async def test_comment_is_an_event_and_a_line_in_the_thread(bot: RunningBot) -> 
 
 async def test_a_human_reply_in_an_issue_thread_becomes_a_comment(bot: RunningBot) -> None:
     issue_id = await report(bot, "Checkout timeouts")
-    [post] = await bot.standin.wait_for("chat.postMessage", where=lambda c: c.args["channel"] == "#help-desk")
+    [post] = await bot.standin.wait_for("chat.postMessage", where=lambda c: bot.standin.same_channel(c.args["channel"], "#help-desk"))
     await bot.outbox_drained()
     channel, parent_ts = post.response["channel"], post.response["ts"]
 

@@ -258,7 +258,7 @@ async def test_the_daily_report_carries_the_kpi_section_of_the_whole_day(
     bot = await start_kpi_bot(database_url, standin, prometheus_kpis.url, morning_after, config=config)
     try:
         assert await bot.opsbot.daily_report.run_if_due()
-        [post] = await bot.standin.wait_for("chat.postMessage", where=lambda c: c.args["channel"] == channel, timeout=30)
+        [post] = await bot.standin.wait_for("chat.postMessage", where=lambda c: bot.standin.same_channel(c.args["channel"], channel), timeout=30)
         blocks = post.args["blocks"]
         assert blocks[0]["text"]["text"].startswith("🗓 Daily performance report: ")  # the issue log's report ...
         text = blocks_text(blocks)

@@ -151,7 +151,7 @@ async def test_dm_thread_replies_are_questions_and_issue_threads_stay_comments(b
 
     change = await _report_issue(bot)
     await bot.outbox_drained()
-    [issue_post] = await bot.standin.wait_for("chat.postMessage", where=lambda c: c.args["channel"] == "#help-desk")
+    [issue_post] = await bot.standin.wait_for("chat.postMessage", where=lambda c: bot.standin.same_channel(c.args["channel"], "#help-desk"))
     reply = human_says(bot, "#help-desk", BOB, "Restarted the SSO proxy", thread_ts=issue_post.response["ts"])
     await send_event(bot, reply)
 

@@ -147,7 +147,7 @@ async def test_a_staff_reported_issue_names_no_article(bot: RunningBot) -> None:
     from handlers.issues.log import NewIssue
 
     await bot.opsbot.issues.report(NewIssue("Disk full", "df says 100 %", Priority.HIGH, Category.INFRASTRUCTURE), ALICE)
-    [post] = await bot.standin.wait_for("chat.postMessage", where=lambda c: c.args["channel"] == "#help-desk")
+    [post] = await bot.standin.wait_for("chat.postMessage", where=lambda c: bot.standin.same_channel(c.args["channel"], "#help-desk"))
     assert "📖" not in shown(post.args["blocks"])
 
 

@@ -63,7 +63,7 @@ async def test_didnt_help_opens_a_prefilled_form_whose_submission_opens_an_issue
     status, reply = await bot.post_slack(body)
     assert (status, reply) == (200, "")
 
-    [post] = await bot.standin.wait_for("chat.postMessage", where=lambda c: c.args["channel"] == "#help-desk")
+    [post] = await bot.standin.wait_for("chat.postMessage", where=lambda c: bot.standin.same_channel(c.args["channel"], "#help-desk"))
     assert "disk is full on the db server" in shown(post.args["blocks"])
     assert "*Reported by*\\n<@U0ALICE>" in shown(post.args["blocks"])
     async with bot.opsbot.sessionmaker() as session:
@@ -111,7 +111,7 @@ async def test_no_answer_opens_a_ticket_too_and_only_the_asker_may(bot: RunningB
     assert "Only <@U0ALICE>" in json.loads((await bot.post_slack(by_bob))[1])["errors"]["issue_new.title"]
     ok = view_submission_body(view["callback_id"], values, user_id=ALICE, private_metadata=view["private_metadata"])
     assert (await bot.post_slack(ok)) == (200, "")
-    await bot.standin.wait_for("chat.postMessage", where=lambda c: c.args["channel"] == "#help-desk")
+    await bot.standin.wait_for("chat.postMessage", where=lambda c: bot.standin.same_channel(c.args["channel"], "#help-desk"))
     [row] = await questions(bot)
     assert row.outcome == "ticket" and row.issue_id == 1
 
