@@ -17,6 +17,8 @@ from typing import Any, Mapping
 
 import aiohttp
 
+from core.http_session import LazyClientSession
+
 QUERY_PATH = "/api/v1/query"
 
 
@@ -43,18 +45,10 @@ class PrometheusClient:
 
     def __init__(self, base_url: str, *, timeout_seconds: float = 10.0) -> None:
         self.base_url = base_url.rstrip("/")
-        self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
-        self._session: aiohttp.ClientSession | None = None
-
-    def _open(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=self._timeout)
-        return self._session
+        self._http = LazyClientSession(timeout_seconds=timeout_seconds)
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self._http.close()
 
     async def query(self, promql: str, at: datetime) -> list[Sample]:
         """An instant query evaluated at `at`; a scalar result comes back as one sample without labels.
@@ -74,11 +68,11 @@ class PrometheusClient:
 
     async def _post(self, path: str, form: dict[str, str]) -> dict[str, Any]:
         try:
-            async with self._open().post(self.base_url + path, data=form) as response:
+            async with self._http.get().post(self.base_url + path, data=form) as response:
                 status = response.status
                 text = await response.text()
         except asyncio.TimeoutError:
-            raise SourceUnavailable(f"{self.base_url} did not answer within {self._timeout.total:g} s") from None
+            raise SourceUnavailable(f"{self.base_url} did not answer within {self._http.timeout.total:g} s") from None
         except aiohttp.ClientError as error:
             raise SourceUnavailable(f"{self.base_url} is unreachable ({_reason(error)})") from None
         try:

@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 import aiohttp
 
+from core.http_session import LazyClientSession
 from core.text import escape
 from handlers.errors import OpsbotError
 
@@ -60,19 +61,10 @@ class AlertmanagerClient:
     """One aiohttp session for the bot's lifetime, opened on first use and closed by `close()`."""
 
     def __init__(self, *, timeout_seconds: float = 5.0) -> None:
-        self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
-        self._session: aiohttp.ClientSession | None = None
-
-    def _open(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            # trust_env stays off: an HTTP(S)_PROXY meant for the internet must not carry these calls.
-            self._session = aiohttp.ClientSession(timeout=self._timeout)
-        return self._session
+        self._http = LazyClientSession(timeout_seconds=timeout_seconds)
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self._http.close()
 
     async def create_silence(self, api_url: str, silence: NewSilence) -> str:
         """POST /api/v2/silences; returns the new silence's id."""
@@ -94,14 +86,14 @@ class AlertmanagerClient:
         self, method: str, api_url: str, path: str, *, json_body: Any = None, what: str
     ) -> tuple[int, Any]:
         try:
-            async with self._open().request(
+            async with self._http.get().request(
                 method, api_url.rstrip("/") + path, json=json_body, allow_redirects=False
             ) as response:
                 raw = await response.content.read(MAX_ANSWER_BYTES)
                 status = response.status
         except asyncio.TimeoutError:
             raise AlertmanagerUnavailable(
-                f"Alertmanager at {api_url} did not answer within {self._timeout.total:g} s: nothing changed there. "
+                f"Alertmanager at {api_url} did not answer within {self._http.timeout.total:g} s: nothing changed there. "
                 "Try again in a moment."
             ) from None
         except aiohttp.ClientError as error:
