@@ -125,9 +125,10 @@ async def main() -> None:
                         offset = int((event.at - start).total_seconds())
                         print(f"  +{offset:>3}s  {event.actor:<14} {event.kind:<22} {event.summary}")
             posts = [c for c in standin.calls_to("chat.postMessage")]
+            ws = standin.workspace  # the bot posts by id: shown by name
+            channels = sorted({ws.channel_label(ws.resolve_channel(c.args["channel"])) for c in posts})
             print(f"\nSlack calls: {len(posts)} chat.postMessage, {len(standin.calls_to('chat.update'))} chat.update, "
-                  f"{len(standin.calls_to('views.open'))} views.open; channels: "
-                  f"{sorted({c.args['channel'] for c in posts})}")
+                  f"{len(standin.calls_to('views.open'))} views.open; channels: {channels}")
         finally:
             await bot.opsbot.autofix.wait_idle()
             await stop_bot(bot)
