@@ -70,6 +70,13 @@ class KnowledgeBase:
         results = index.search(f"{alertname} {title}".strip(), limit=1)
         return results[0] if results.is_confident else None
 
+    def article_listing_alert(self, alertname: str) -> Article | None:
+        """The article whose front matter lists `alertname`, or None: a dictionary look-up, cheap
+        enough for every new alert's commit (no search, no section choice)."""
+        index = self._loaded.index
+        number = index.article_index_for_alert(alertname)
+        return index.articles[number] if number is not None else None
+
     def article(self, article_id: str) -> Article | None:
         """None when the id is unknown (e.g. a button posted before the article was removed)."""
         return self._loaded.by_id.get(article_id)

@@ -295,6 +295,17 @@ class RunbookCatalog:
         overridden = {runbook.id for runbook in runbooks}
         self._runbooks = (*configured, *(runbook for runbook in bundled if runbook.id not in overridden))
         self._by_id = {runbook.id: runbook for runbook in self._runbooks}
+        # Every new alert asks which runbook applies, inside the webhook's group commit: runbooks that
+        # match only a list of alert names (all bundled ones) are looked up by name instead of trying
+        # each one's regex, and only the others are tried, in catalog order.
+        self._by_alertname: dict[str, int] = {}
+        self._scanned: list[int] = []
+        for position, runbook in enumerate(self._runbooks):
+            names = _alertname_list(runbook)
+            if names is None:
+                self._scanned.append(position)
+            for name in names or ():
+                self._by_alertname.setdefault(name, position)
 
     def __len__(self) -> int:
         return len(self._runbooks)
@@ -307,12 +318,27 @@ class RunbookCatalog:
         return self._by_id.get(runbook_id)
 
     def match(self, alerts_labels: Sequence[Mapping[str, str]], *, auto_only: bool = False) -> RunbookMatch | None:
-        for runbook in self._runbooks:
+        """The first runbook in catalog order that matches one of the alerts (and the alert it matched)."""
+        named = [(self._by_alertname.get(labels.get("alertname", ""), len(self._runbooks)), labels) for labels in alerts_labels]
+        first_named = min((position for position, _ in named), default=len(self._runbooks))
+        for position in self._scanned:
+            if position > first_named:
+                break
+            runbook = self._runbooks[position]
             if auto_only and not runbook.auto:
                 continue
             for labels in alerts_labels:
                 if runbook.matches(labels):
                     return RunbookMatch(runbook, labels)
+        if auto_only:  # rare (a run's own look-up): the plain walk, without the index's shortcut
+            return next(
+                (RunbookMatch(runbook, labels) for runbook in self._runbooks if runbook.auto
+                 for labels in alerts_labels if runbook.matches(labels)),
+                None,
+            )  # fmt: skip
+        for position, labels in named:
+            if position == first_named < len(self._runbooks):
+                return RunbookMatch(self._runbooks[position], labels)
         return None
 
     def runbook_for(self, alerts_labels: Sequence[Mapping[str, str]]) -> Runbook | None:
@@ -325,6 +351,23 @@ class RunbookCatalog:
 
     def has_match(self, alerts_labels: Sequence[Mapping[str, str]]) -> bool:
         return self.match(alerts_labels) is not None
+
+
+_ESCAPED = re.compile(r"\\(.)")
+
+
+def _alertname_list(runbook: Runbook) -> frozenset[str] | None:
+    """The alert names a runbook matches when that is all it matches on (`match_re: {alertname: A|B}`,
+    each name escaped, as handlers/autofix/library.py writes them); None for any other matcher."""
+    if runbook.match or set(runbook.match_re) != {"alertname"}:
+        return None
+    names = []
+    for part in runbook.match_re["alertname"].split("|"):
+        name = _ESCAPED.sub(r"\1", part)
+        if not name or re.escape(name) != part:
+            return None
+        names.append(name)
+    return frozenset(names)
 
 
 def _keeping_alerts(runbook: Runbook, bundled: Runbook | None) -> Runbook:

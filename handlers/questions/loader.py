@@ -37,8 +37,6 @@ class KnowledgeBaseLoader:
         self._failed = False
         self._alert_links: dict[tuple[str, str], tuple[str, str | None] | None] = {}
         self._links_for: object | None = None  # the load (kb.report) the cached links came from
-        self._alert_categories: dict[str, str | None] = {}
-        self._categories_for: object | None = None
 
     @property
     def current(self) -> KnowledgeBase | None:
@@ -105,19 +103,8 @@ class KnowledgeBaseLoader:
         is good enough to point at an article, not to file the issue under it (Grafana's test alert
         "WebhookAlert" is not a payment-webhook problem): the built-in rules decide then."""
         kb = self._kb
-        if kb is None:
-            return None
-        if self._categories_for is not kb.report:
-            self._alert_categories.clear()
-            self._categories_for = kb.report
-        if alertname not in self._alert_categories:
-            if len(self._alert_categories) >= ALERT_CACHE_SIZE:
-                self._alert_categories.clear()
-            result = kb.search_for_alert(alertname=alertname)
-            if result is not None and result.matched_alert is None:
-                result = None  # found by its words, not listed by the article
-            self._alert_categories[alertname] = result.category if result is not None else None
-        return self._alert_categories[alertname]
+        article = kb.article_listing_alert(alertname) if kb is not None else None
+        return article.category if article is not None else None
 
 
 def _link(kb: KnowledgeBase, alertname: str, title: str) -> tuple[str, str | None] | None:
