@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Sequence
 
-from sqlalchemy import and_, any_, delete, exists, func, or_, select, update
+from sqlalchemy import Integer, and_, any_, bindparam, delete, exists, func, or_, select, update
 from sqlalchemy.orm import aliased
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -81,6 +81,51 @@ class DeliveryClaimRepository:
 
     async def purge_expired(self, before: datetime) -> None:
         await self.session.execute(delete(DeliveryClaim).where(DeliveryClaim.claimed_until < before))
+
+
+
+def _due_heads_statement(postgresql: bool) -> Any:
+    """OutboxRepository.due_heads' SELECT, built once per dialect (a claim runs after every group commit,
+    and building the statement cost more than running it); `now` and `limit` are bound per call."""
+    now = bindparam("now", type_=OutboxItem.__table__.c.next_attempt_at.type)
+    due_and_free = (
+        OutboxItem.status == OutboxStatus.PENDING,
+        OutboxItem.next_attempt_at <= now,
+        or_(OutboxItem.locked_until.is_(None), OutboxItem.locked_until < now),
+        OutboxItem.ordering_key.not_in(DeliveryClaimRepository.live_keys(now)),
+    )
+    if postgresql:
+        heads = (
+            select(func.min(OutboxItem.id))
+            .where(OutboxItem.status == OutboxStatus.PENDING)
+            .group_by(OutboxItem.ordering_key)
+        )
+        # `= ANY(ARRAY(...))` makes the heads an InitPlan, computed once: as `IN (subquery)` a fresh
+        # table (no statistics yet, as after a deploy or in a storm) may get a nested loop that
+        # groups the whole outbox again per row: 90 s instead of 40 ms for 20,000 items.
+        query = select(OutboxItem).where(OutboxItem.id == any_(func.array(heads.scalar_subquery())), *due_and_free)
+        query = query.order_by(OutboxItem.id)
+    else:
+        # SQLite walks the due rows in the (status, next_attempt_at) index, earliest first, and asks
+        # the (status, ordering_key, id) index whether each is its key's head, stopping at `limit`:
+        # grouping every pending row instead held the one writer connection 30-60 ms per claim once
+        # 20,000 renders were queued, and webhooks waited behind it (issue 13: p99 over 60 ms).
+        earlier = aliased(OutboxItem)
+        is_head = ~exists().where(
+            earlier.status == OutboxStatus.PENDING,
+            earlier.ordering_key == OutboxItem.ordering_key,
+            earlier.id < OutboxItem.id,
+        )
+        query = select(OutboxItem).where(*due_and_free, is_head)
+        query = query.order_by(OutboxItem.next_attempt_at, OutboxItem.id)
+    return (
+        query.limit(bindparam("limit", type_=Integer))
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    )
+
+
+_DUE_HEADS = {postgresql: _due_heads_statement(postgresql) for postgresql in (False, True)}
 
 
 class OutboxRepository:
@@ -155,42 +200,9 @@ class OutboxRepository:
         UPDATE SKIP LOCKED)` may run its subquery again while re-checking rows, and lease far more
         than n rows (issue 13 item 12: a worker that asked for 1 item leased 54).
         """
-        due_and_free = (
-            OutboxItem.status == OutboxStatus.PENDING,
-            OutboxItem.next_attempt_at <= now,
-            or_(OutboxItem.locked_until.is_(None), OutboxItem.locked_until < now),
-            OutboxItem.ordering_key.not_in(DeliveryClaimRepository.live_keys(now)),
-        )
-        if self.session.bind.dialect.name == "postgresql":
-            heads = (
-                select(func.min(OutboxItem.id))
-                .where(OutboxItem.status == OutboxStatus.PENDING)
-                .group_by(OutboxItem.ordering_key)
-            )
-            # `= ANY(ARRAY(...))` makes the heads an InitPlan, computed once: as `IN (subquery)` a fresh
-            # table (no statistics yet, as after a deploy or in a storm) may get a nested loop that
-            # groups the whole outbox again per row: 90 s instead of 40 ms for 20,000 items.
-            query = select(OutboxItem).where(OutboxItem.id == any_(func.array(heads.scalar_subquery())), *due_and_free)
-            query = query.order_by(OutboxItem.id)
-        else:
-            # SQLite walks the due rows in the (status, next_attempt_at) index, earliest first, and asks
-            # the (status, ordering_key, id) index whether each is its key's head, stopping at `limit`:
-            # grouping every pending row instead held the one writer connection 30-60 ms per claim once
-            # 20,000 renders were queued, and webhooks waited behind it (issue 13: p99 over 60 ms).
-            earlier = aliased(OutboxItem)
-            is_head = ~exists().where(
-                earlier.status == OutboxStatus.PENDING,
-                earlier.ordering_key == OutboxItem.ordering_key,
-                earlier.id < OutboxItem.id,
-            )
-            query = select(OutboxItem).where(*due_and_free, is_head)
-            query = query.order_by(OutboxItem.next_attempt_at, OutboxItem.id)
-        query = (
-            query.limit(limit)
-            .with_for_update(skip_locked=True)
-            .execution_options(populate_existing=True)
-        )
-        return list((await self.session.execute(query)).scalars())
+        query = _DUE_HEADS[self.session.bind.dialect.name == "postgresql"]
+        parameters = {"now": now, "limit": limit}
+        return list((await self.session.execute(query, parameters)).scalars())
 
     async def lease(self, item_ids: Sequence[int], worker_id: str, *, until: datetime) -> None:
         if item_ids:
