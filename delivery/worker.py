@@ -177,8 +177,20 @@ class DeliveryWorker:
                 task.cancel()
 
     async def _claim(self, limit: int) -> list[Prepared]:
-        prepared = await self._claimer.claim(limit)
-        self._held.update({entry.item.ordering_key: entry.item.id for entry in prepared})
+        """New deliveries, never a second one for a key this worker is still delivering.
+
+        A claim whose heartbeat was lost (a deadlock or a stalled loop past the lease) runs out while
+        its delivery is in flight, and this worker may then win the key again: the fence before each
+        post checks the claim's worker, which is this one both times, so a second delivery of the
+        same item would post it twice. The one in flight keeps the key (the new claim renews it)."""
+        prepared = []
+        for entry in await self._claimer.claim(limit):
+            key = entry.item.ordering_key
+            if key in self._held:
+                log.warning("claimed %s again while still delivering it here (its lease ran out); left to that delivery", key)
+                continue
+            self._held[key] = entry.item.id
+            prepared.append(entry)
         return prepared
 
     async def _renew_claims(self, every: float) -> None:

@@ -18,7 +18,7 @@ from storage.database import create_engine, create_sessionmaker
 from storage.models import OutboxItem, OutboxStatus, SlackMessage, SlackPostAttempt, utcnow
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.outbox import DeliveryClaimRepository
-from tests.harness import start_bot, stop_bot, test_config
+from tests.harness import eventually, start_bot, stop_bot, test_config
 from tests.integration.delivery_support import (
     alert_issues,
     crash,
@@ -166,3 +166,39 @@ async def test_a_worker_stopped_after_posting_and_before_recording_does_not_post
         assert standin.calls_to("chat.update")[-1].args["ts"] == posted.response["ts"]
     finally:
         await stop_bot(second)
+
+
+async def test_a_worker_whose_claim_ran_out_mid_delivery_does_not_deliver_the_item_again(
+    database_url: str, standin: SlackStandIn
+) -> None:
+    """The crash storm's repeated thread lines on PostgreSQL: heartbeats lost to deadlocks let a claim
+    run out while its post was still in flight, the same worker won the key again and posted the item
+    a second time (the fence checks the claim's worker, which was this one both times)."""
+    config = test_config(delivery={"channel_messages_per_second": 200, "poll_interval_seconds": 0.05, "lease_seconds": 1})
+    bot = await start_bot(database_url, standin, config=config)
+    worker = bot.opsbot.worker
+
+    async def heartbeat_lost(every: float) -> None:
+        return None
+
+    worker._renew_claims = heartbeat_lost  # type: ignore[method-assign]
+    try:
+        async with standin.hold("chat.postMessage") as gate:
+            status, _ = await bot.post_webhook("alertmanager", notification(1))
+            assert status == 202
+            await gate.wait_for_waiting(1)  # the post is in flight, unanswered
+            async with bot.opsbot.sessionmaker() as session:
+                [item] = (await session.execute(select(OutboxItem))).scalars().all()
+                first_lease = item.locked_until
+
+            async def claimed_again() -> bool:
+                async with bot.opsbot.sessionmaker() as session:
+                    again = await session.get(OutboxItem, item.id, populate_existing=True)
+                    return again is not None and again.locked_until is not None and again.locked_until > first_lease
+
+            await eventually(claimed_again, what="the worker claims the key again once its lease ran out")
+        await bot.outbox_drained(timeout=10)
+        assert len(top_level_posts(standin)) == 1
+        assert list(messages_per_issue(standin).values()) == [1]
+    finally:
+        await stop_bot(bot)
