@@ -130,6 +130,9 @@ class DeliveryRecorder:
             for method, channel, until in outcome.pauses:
                 pauses[(method, channel)] = max(until, pauses.get((method, channel), until))
         async with self._sessionmaker.begin() as session:
+            # Claims first, then outbox rows: the heartbeat (OutboxClaimer.renew) locks them in that
+            # order, and an outcome taking the other order deadlocked with it on PostgreSQL.
+            await DeliveryClaimRepository(session).release(sorted({o.item.ordering_key for o in outcomes}), self._worker_id)
             outbox = OutboxRepository(session)
             messages = SlackMessageRepository(session)
             for outcome in outcomes:
@@ -148,4 +151,3 @@ class DeliveryRecorder:
                         outcome.item.id, at=outcome.retry_at, error=outcome.error or "",
                         count_attempt=outcome.count_attempt, failed_at=now,
                     )  # fmt: skip
-            await DeliveryClaimRepository(session).release([o.item.ordering_key for o in outcomes], self._worker_id)
