@@ -30,7 +30,7 @@ class OutboxItem(Base):
     __tablename__ = "outbox"
     __table_args__ = (
         Index("ix_outbox_status_ordering_key_id", "status", "ordering_key", "id"),
-        Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
+        Index("ix_outbox_status_next_attempt_at_key", "status", "next_attempt_at", "ordering_key"),  # claims skip held keys
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -106,7 +106,8 @@ def _due_heads_statement(postgresql: bool) -> Any:
         query = select(OutboxItem).where(OutboxItem.id == any_(func.array(heads.scalar_subquery())), *due_and_free)
         query = query.order_by(OutboxItem.id)
     else:
-        # SQLite walks the due rows in the (status, next_attempt_at) index, earliest first, and asks
+        # SQLite walks the due rows in the (status, next_attempt_at, ordering_key) index, earliest first
+        # (rows of keys a worker holds skipped on the index alone), and asks
         # the (status, ordering_key, id) index whether each is its key's head, stopping at `limit`:
         # grouping every pending row instead held the one writer connection 30-60 ms per claim once
         # 20,000 renders were queued, and webhooks waited behind it (issue 13: p99 over 60 ms).
