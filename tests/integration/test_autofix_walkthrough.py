@@ -121,6 +121,11 @@ async def test_skip_goes_on_and_stuck_stops_the_walkthrough_and_escalates(databa
         assert [step["by"] for step in failed.steps] == ["U0RESPONDER", OPERATOR]
         [stuck] = [text for text in thread_texts(bot) if text.startswith(f"🆘 <@{OPERATOR}> is stuck at step 2")]
         assert stuck.endswith("Escalating to the team.")
+
+        async def escalated() -> bool:  # the run's failure is recorded first, its escalation right after
+            return bool(await escalations(bot))
+
+        await bot.wait_until(escalated, 10.0)
         [paged] = await escalations(bot)
         assert paged.issue_id == issue_id and paged.reason == "autofix_failed"
         assert "stuck by U0OPS" in paged.note
