@@ -12,8 +12,7 @@
 * Claiming an issue's render supersedes its other pending renders: the latest state is shown once.
 * An item that cannot be rendered is parked at once: no retry makes a builder stop raising.
 
-Database work is batched so delivery does not starve webhook ingestion on SQLite: one transaction
-claims items and reads what they need; attempts and outcomes finishing together are written together.
+Database work is batched so delivery does not starve webhook ingestion on SQLite (claims, attempts, outcomes).
 """
 
 from __future__ import annotations
@@ -122,9 +121,8 @@ class DeliveryWorker:
     def handle(self, operation: str, perform: Performer) -> None:
         """Deliver a feature's own outbox operation (e.g. PagerDuty events) with the same ordering and retries.
 
-        `perform` returns when the item is done; raising aiohttp.ClientError reschedules it with
-        backoff, like a network failure; PermanentDeliveryError marks it failed.
-        """
+        `perform` returns when the item is done; aiohttp.ClientError reschedules it with backoff,
+        PermanentDeliveryError marks it failed."""
         self._performers[operation] = perform
 
     def wake(self) -> None:
@@ -177,21 +175,11 @@ class DeliveryWorker:
                 task.cancel()
 
     async def _claim(self, limit: int) -> list[Prepared]:
-        """New deliveries, never a second one for a key this worker is still delivering.
-
-        A claim whose heartbeat was lost (a deadlock or a stalled loop past the lease) runs out while
-        its delivery is in flight, and this worker may then win the key again: the fence before each
-        post checks the claim's worker, which is this one both times, so a second delivery of the
-        same item would post it twice. The one in flight keeps the key (the new claim renews it)."""
-        prepared = []
-        for entry in await self._claimer.claim(limit):
-            key = entry.item.ordering_key
-            if key in self._held:
-                log.warning("claimed %s again while still delivering it here (its lease ran out); left to that delivery", key)
-                continue
-            self._held[key] = entry.item.id
-            prepared.append(entry)
-        return prepared
+        # Never a second delivery of a key still in flight here: a claim whose heartbeat was lost runs
+        # out mid-delivery, this worker may win it again, and the fence (the claim's worker) passes both.
+        fresh = [entry for entry in await self._claimer.claim(limit) if entry.item.ordering_key not in self._held]
+        self._held.update({entry.item.ordering_key: entry.item.id for entry in fresh})
+        return fresh
 
     async def _renew_claims(self, every: float) -> None:
         """Heartbeat: the keys in flight here stay ours however long Slack (or the pacer) takes."""
