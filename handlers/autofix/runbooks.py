@@ -319,25 +319,23 @@ class RunbookCatalog:
 
     def match(self, alerts_labels: Sequence[Mapping[str, str]], *, auto_only: bool = False) -> RunbookMatch | None:
         """The first runbook in catalog order that matches one of the alerts (and the alert it matched)."""
-        named = [(self._by_alertname.get(labels.get("alertname", ""), len(self._runbooks)), labels) for labels in alerts_labels]
-        first_named = min((position for position, _ in named), default=len(self._runbooks))
-        for position in self._scanned:
-            if position > first_named:
-                break
-            runbook = self._runbooks[position]
-            if auto_only and not runbook.auto:
-                continue
-            for labels in alerts_labels:
-                if runbook.matches(labels):
-                    return RunbookMatch(runbook, labels)
-        if auto_only:  # rare (a run's own look-up): the plain walk, without the index's shortcut
+        if auto_only:  # rare (a run's own look-up): the plain walk
             return next(
                 (RunbookMatch(runbook, labels) for runbook in self._runbooks if runbook.auto
                  for labels in alerts_labels if runbook.matches(labels)),
                 None,
             )  # fmt: skip
+        none = len(self._runbooks)
+        named = [(self._by_alertname.get(labels.get("alertname", ""), none), labels) for labels in alerts_labels]
+        first_named = min((position for position, _ in named), default=none)
+        for position in self._scanned:  # the runbooks not found by name, up to the first that is
+            if position > first_named:
+                break
+            for labels in alerts_labels:
+                if self._runbooks[position].matches(labels):
+                    return RunbookMatch(self._runbooks[position], labels)
         for position, labels in named:
-            if position == first_named < len(self._runbooks):
+            if position == first_named < none:
                 return RunbookMatch(self._runbooks[position], labels)
         return None
 
