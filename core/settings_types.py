@@ -20,18 +20,32 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(d|h|min|m|sec|s)", re.I)
-_DURATION_UNITS = {"d": 86400, "h": 3600, "min": 60, "m": 60, "sec": 1, "s": 1}
+_DURATION_PART = re.compile(
+    r"(\d+(?:\.\d+)?)\s*(weeks?|w|days?|d|hours?|hrs?|h|minutes?|mins?|min|m|seconds?|secs?|sec|s)", re.I
+)
+_UNIT_SECONDS = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1}
+
+
+def duration_from_text(text: str) -> timedelta | None:
+    """What people write: "4h", "90m", "10 min", "1d 12h", "2 days", "1 week"; None for anything else,
+    and for a length past what a timedelta holds. The config, Slack forms and commands all read it so."""
+    text = text.strip()
+    parts = _DURATION_PART.findall(text)
+    if not parts or _DURATION_PART.sub("", text).strip():
+        return None
+    try:
+        return timedelta(seconds=sum(float(number) * _UNIT_SECONDS[unit[0].lower()] for number, unit in parts))
+    except OverflowError:
+        return None
 
 
 def parse_duration(value: object) -> object:
-    """People write "4h", "90m", "10 min", "1d 12h"; plain numbers are seconds; anything else
-    (an ISO 8601 "PT10M", a timedelta) is left to pydantic."""
+    """Durations in the config: text as `duration_from_text` reads it; plain numbers are seconds; anything
+    else (an ISO 8601 "PT10M", a timedelta) is left to pydantic."""
     if isinstance(value, str):
-        text = value.strip().lower()
-        parts = _DURATION_PART.findall(text)
-        if parts and _DURATION_PART.sub("", text).strip() == "":
-            return timedelta(seconds=sum(float(n) * _DURATION_UNITS[unit] for n, unit in parts))
+        parsed = duration_from_text(value)
+        if parsed is not None:
+            return parsed
     return value
 
 

@@ -13,6 +13,7 @@ import re
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from core.settings_types import duration_from_text
 from core.text import escape
 from handlers.errors import InvalidInput
 from handlers.slack.blockkit import truncate
@@ -31,13 +32,6 @@ _WEEKDAYS = {
 _CLOCK = re.compile(r"^(\d{1,2})(?::(\d{2}))?\s*(am|pm)?$")
 _DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _ISO_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{1,2}:\d{2}$")
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(weeks?|w|days?|d|hours?|hrs?|h|minutes?|mins?|m)", re.I)
-_UNIT_SECONDS = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60}
-
-
-def _unit(word: str) -> str:
-    word = word.lower()
-    return "h" if word.startswith("h") else "m" if word.startswith("m") else word[0]
 
 
 def parse_clock(text: str) -> time | None:
@@ -55,15 +49,6 @@ def parse_clock(text: str) -> time | None:
     if hour > 23 or minute > 59:
         return None
     return time(hour, minute)
-
-
-def parse_duration(text: str) -> timedelta | None:
-    """`4h`, `90m`, `1h30m`, `2 days`, `1 week`; None when `text` is not a duration."""
-    text = text.strip()
-    parts = _DURATION_PART.findall(text)
-    if not parts or _DURATION_PART.sub("", text).strip():
-        return None
-    return timedelta(seconds=sum(float(number) * _UNIT_SECONDS[_unit(unit)] for number, unit in parts))
 
 
 def _local(day: date, clock: time, zone: ZoneInfo) -> datetime:
@@ -110,7 +95,7 @@ def parse_end(text: str, *, now: datetime, zone: ZoneInfo, day_starts: time = ti
     keyword, rest = words[0].lower(), words[1:]
     said = escape(truncate(" ".join(words), 80))
     if keyword == "for":
-        length = parse_duration(" ".join(rest))
+        length = duration_from_text(" ".join(rest))
         end = now + length if length is not None else None
     elif keyword in ("until", "till"):
         if rest and _ISO_MOMENT.match(rest[0]):  # 2026-12-04T09:00

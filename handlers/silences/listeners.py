@@ -13,7 +13,7 @@ from typing import Any, Mapping
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from core.settings_types import parse_duration
+from core.settings_types import duration_from_text
 from handlers.errors import InvalidInput
 from handlers.silences.blocks import COMMENT_MAX_LENGTH, CustomSilenceForm, build_custom_silence_modal
 from handlers.silences.ids import CUSTOM, PRESET_DURATIONS, SilenceModal
@@ -80,11 +80,7 @@ class CustomSilence:
 
     @property
     def duration(self) -> timedelta | None:
-        try:
-            parsed = parse_duration(self.duration_text)
-        except (OverflowError, ValueError):  # "99999999999d" is past what a timedelta holds
-            return None
-        return parsed if isinstance(parsed, timedelta) else None
+        return duration_from_text(self.duration_text or "")
 
     def problems(self, longest: timedelta) -> dict[str, str]:
         """What to show beside the inputs; empty when the silence can be set with these answers."""

@@ -11,7 +11,8 @@ from handlers.errors import InvalidInput
 from handlers.escalations.on_call import next_handover
 from handlers.escalations.teams import OnCall
 from handlers.oncall.parsing import CoverOnCall, OnCallHelp, ReleaseOnCall, ShowOnCall, parse_oncall_command
-from handlers.oncall.when import parse_clock, parse_duration, parse_end
+from core.settings_types import duration_from_text as parse_duration
+from handlers.oncall.when import parse_clock, parse_end
 
 BERLIN = ZoneInfo("Europe/Berlin")
 # Wednesday 2 December 2026, 14:30 in Berlin (13:30 UTC).
