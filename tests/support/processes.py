@@ -24,6 +24,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, Any
@@ -51,14 +52,14 @@ def ready_endpoint_answers(url: str) -> bool:
         return False
 
 
-class ManagedServer:
+class ManagedServer(ABC):
     """`with Server() as server:` starts it and stops it, whatever happens in between."""
 
-    def start(self) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def start(self) -> None: ...
 
-    def stop(self) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def stop(self) -> None: ...
 
     def __enter__(self):  # type: ignore[no-untyped-def]
         self.start()
@@ -66,6 +67,7 @@ class ManagedServer:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
 
 class ServerError(RuntimeError):
     """A server could not be started or refused a request; the message includes its log tail."""
