@@ -99,8 +99,8 @@ def seed(path: Path, issues: int) -> float:
         {"issues": issues, "now": now},
     )
     db.execute(
-        f"""INSERT INTO issue_events (issue_id, at, actor, kind, summary, detail)
-            SELECT id, reported_at, source, 'opened', '', '{{}}' FROM issues"""
+        """INSERT INTO issue_events (issue_id, at, actor, kind, summary, detail)
+            SELECT id, reported_at, source, 'opened', '', '{}' FROM issues"""
     )
     db.execute(
         """INSERT INTO issue_events (issue_id, at, actor, kind, summary, detail)

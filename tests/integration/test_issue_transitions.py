@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from storage.database import create_engine, create_sessionmaker
 from storage.errors import NotFound
 from storage.migrations import upgrade_to_head
-from storage.models import OPEN_STATUSES, Issue, IssueStatus
+from storage.models import OPEN_STATUSES, IssueStatus
 from storage.repositories.issue import IssueRepository
 
 REPORTED = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
