@@ -10,10 +10,13 @@ notification of two firing alerts whose fingerprints no other request shares
 issue) and `storm` (every alert one name, so all join one grouped issue).
 
 Per database and shape: a short warm-up, then `--seconds` of load, each against the bare handler
-and against the bot; then the alert rows are counted. A 202 means committed, so the count must be
-twice the 2xx responses, plus at most two per request still in flight when wrk stopped (sent, not
-counted by wrk); any other count, and any non-2xx answer or socket error, is printed as a failure
-and makes the script exit 1.
+and against the bot. A 202 means the body is committed; the processor turns stored bodies into
+alerts and issues behind it (handlers/alerts/processor.py), so the script then waits until every
+stored webhook is processed ("done +s": seconds after the load ended; "proc/s": webhooks of the run
+over the load's time plus that) and counts the alert rows. The count must be twice the 2xx
+responses, plus at most two per request still in flight when wrk stopped (sent, not counted by
+wrk); any other count, and any non-2xx answer or socket error, is printed as a failure and makes
+the script exit 1.
 
     .venv/bin/python bench/ingest_wrk.py [--seconds 10] [--connections 32] [--databases sqlite,postgresql]
                                           [--shapes distinct,storm] [--rev REV ...]
@@ -52,7 +55,7 @@ WEBHOOK_TOKEN = "bench-webhook-token"
 SIGNING_SECRET = "bench-signing-secret"
 ALERTS_PER_REQUEST = 2
 WARM_UP_SECONDS = 2.0
-SETTLE_SECONDS = 5.0  # how long the rows may take to reach their final count after wrk stops
+SETTLE_SECONDS = 180.0  # how long processing may take to catch up after wrk stops
 
 
 # -- wrk ----------------------------------------------------------------------------------------
@@ -66,6 +69,13 @@ class WrkRun:
     non_2xx: int
     socket_errors: int
     percentiles_ms: dict[str, float]
+    drained_after: float = 0.0  # seconds after the load until every stored webhook was processed
+    seconds: float = 0.0
+
+    @property
+    def processed_rps(self) -> float:
+        """Webhooks processed (not just stored) a second: the load's, over its time plus the catching up."""
+        return self.completed / (self.seconds + self.drained_after) if self.seconds else 0.0
 
     @property
     def ok(self) -> int:
@@ -113,7 +123,9 @@ def run_wrk(url: str, shape: str, *, seconds: float, connections: int, threads: 
     result = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60)
     if result.returncode != 0:
         raise RuntimeError(f"wrk failed ({result.returncode}): {result.stderr or result.stdout}")
-    return parse_wrk(result.stdout)
+    run = parse_wrk(result.stdout)
+    run.seconds = max(1, round(seconds))
+    return run
 
 
 # -- the processes ------------------------------------------------------------------------------
@@ -198,26 +210,40 @@ def exported(rev: str) -> Iterator[Path]:
 # -- counting what was stored -------------------------------------------------------------------
 
 
-def count_alerts(database_url: str, postgres: object | None) -> int:
+def _query(database_url: str, postgres: object | None, sql: str) -> int:
     if database_url.startswith("sqlite"):
         path = database_url.split(":///", 1)[1]
         with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)) as connection:
-            return int(connection.execute("SELECT count(*) FROM alerts").fetchone()[0])
+            return int(connection.execute(sql).fetchone()[0])
     name = database_url.rsplit("/", 1)[1]
-    return int(postgres.run_sql("SELECT count(*) FROM alerts", database=name))  # type: ignore[attr-defined]
+    return int(postgres.run_sql(sql, database=name))  # type: ignore[attr-defined]
 
 
-def settled_count(database_url: str, postgres: object | None) -> int:
-    """The row count once it stops moving (the last in-flight requests commit within milliseconds)."""
-    deadline = time.monotonic() + SETTLE_SECONDS
+def count_alerts(database_url: str, postgres: object | None) -> int:
+    return _query(database_url, postgres, "SELECT count(*) FROM alerts")
+
+
+def waiting_webhooks(database_url: str, postgres: object | None) -> int:
+    """Webhooks stored but not processed yet (0 for a revision that processed before answering)."""
+    try:
+        return _query(database_url, postgres, "SELECT count(*) FROM received_webhooks WHERE status != 'parked'")
+    except Exception:  # noqa: BLE001 - no such table: that revision had no processor
+        return 0
+
+
+def settled_count(database_url: str, postgres: object | None) -> tuple[int, float]:
+    """The alert count once every stored webhook is processed and it stops moving, and how many
+    seconds after the load ended processing finished."""
+    started = time.monotonic()
+    deadline = started + SETTLE_SECONDS
     last = count_alerts(database_url, postgres)
     while time.monotonic() < deadline:
         time.sleep(0.3)
         now = count_alerts(database_url, postgres)
-        if now == last:
-            return now
+        if now == last and not waiting_webhooks(database_url, postgres):
+            return now, time.monotonic() - started
         last = now
-    return last
+    return last, time.monotonic() - started
 
 
 # -- one measurement ----------------------------------------------------------------------------
@@ -247,7 +273,7 @@ def measure_bot(
         load = dict(connections=args.connections, threads=args.threads, token=WEBHOOK_TOKEN)
         warm = run_wrk(url, shape, seconds=WARM_UP_SECONDS, **load)
         run = run_wrk(url, shape, seconds=args.seconds, **load)
-        stored = settled_count(bot.database_url, postgres)  # type: ignore[attr-defined]
+        stored, run.drained_after = settled_count(bot.database_url, postgres)  # type: ignore[attr-defined]
         for name, part in (("warm-up", warm), ("run", run)):
             if part.non_2xx or part.socket_errors:
                 problems.append(f"{name}: {part.non_2xx} non-2xx, {part.socket_errors} socket errors")
@@ -270,7 +296,7 @@ def print_table(rows: list[Row], args: argparse.Namespace) -> None:
     print(f"\nwrk -t{args.threads} -c{args.connections} -d{args.seconds:g}s, {ALERTS_PER_REQUEST} alerts a webhook, "
           f"{os.cpu_count()} cores; bot and bare handler each measured right after the other\n")
     header = (f"{'database':10s} {'shape':8s} {'bot':12s} {'bare req/s':>10s} {'bot req/s':>9s} {'ratio':>6s} "
-              f"{'alerts/s':>8s} {'p50 ms':>7s} {'p99 ms':>7s} {'bare p99':>8s}  stored")
+              f"{'alerts/s':>8s} {'p50 ms':>7s} {'p99 ms':>7s} {'bare p99':>8s} {'done +s':>7s} {'proc/s':>6s}  stored")
     print(header)
     print("-" * len(header))
     for row in rows:
@@ -278,7 +304,8 @@ def print_table(rows: list[Row], args: argparse.Namespace) -> None:
         check = "FAILED" if row.problems else getattr(row.run, "stored_check", "")
         print(f"{row.database:10s} {row.shape:8s} {row.bot:12s} {row.bare.rps:10.0f} {row.run.rps:9.0f} "
               f"{row.run.rps / row.bare.rps:6.1%} {row.run.rps * ALERTS_PER_REQUEST:8.0f} {p.get('50', 0):7.1f} "
-              f"{p.get('99', 0):7.1f} {row.bare.percentiles_ms.get('99', 0):8.1f}  {check}")
+              f"{p.get('99', 0):7.1f} {row.bare.percentiles_ms.get('99', 0):8.1f} {row.run.drained_after:7.1f} "
+              f"{row.run.processed_rps:6.0f}  {check}")
     for row in rows:
         for problem in row.problems:
             print(f"!! {row.database} {row.shape} {row.bot}: {problem}")

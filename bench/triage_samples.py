@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 from bot.config import OpsConfig  # noqa: E402
 from handlers.alerts.category_rules import builtin_category  # noqa: E402
 from handlers.alerts.triage import AlertTriage  # noqa: E402
-from handlers.alerts.webhooks import PARSERS  # noqa: E402
+from handlers.alerts.bodies import PARSERS  # noqa: E402
 from handlers.autofix.library import bundled_runbooks  # noqa: E402
 from handlers.autofix.runbooks import RunbookCatalog  # noqa: E402
 from knowledge_base import KnowledgeBase  # noqa: E402

@@ -43,6 +43,7 @@ from handlers import (
     summaries,
     surveys,
 )
+from handlers.alerts.processor import WebhookProcessor
 from handlers.alerts.service import AlertService
 from handlers.alerts.triage import AlertTriage
 from handlers.alerts.webhooks import MAX_BODY_BYTES, AlertWebhooks
@@ -151,7 +152,10 @@ def create_app(
     )
     runbooks = RunbookCatalog(config.runbooks, bundled_runbooks(config.runbook_library))  # configured ones win
     triage = AlertTriage(config, article_category=knowledge.category_for_alert, runbook_applies=runbooks.has_match)
-    alerts = AlertService(sessionmaker, config, writer, issues=issues, lifecycle=lifecycle, triage=triage, clock=clock)
+    webhook_processor = WebhookProcessor(
+        sessionmaker, config, writer, issues=issues, lifecycle=lifecycle, triage=triage, metrics=metrics, clock=clock
+    )
+    alerts = AlertService(sessionmaker, webhook_processor, clock=clock)
     teams = TeamDirectory(config.teams, default_channel=config.default_channel)
     worker = DeliveryWorker(
         sessionmaker,
@@ -252,6 +256,7 @@ def create_app(
         lifecycle=lifecycle,
         roles=roles,
         alerts=alerts,
+        webhook_processor=webhook_processor,
         issues=issues,
         surveys=survey_service,
         summaries=summary_service,

@@ -3,7 +3,7 @@
 Start: Slack is asked whether the tokens work (a wrong bot or app token stops start-up, bot.slack_checks)
 and which configured channels the bot cannot use (their ids are kept for routing); the knowledge base
 begins loading (a thread; the server answers meanwhile), the database is migrated, then the supervisor
-starts the delivery worker, every periodic job, the KPI check, the auto-fix runs' owner and, with
+starts the webhook processor, the delivery worker, every periodic job, the KPI check, the auto-fix runs' owner and, with
 SLACK_APP_TOKEN, the Socket Mode connection (last: Slack's events arrive once everything is ready).
 Stop: the supervisor stops them newest first (the socket first: nothing new comes in), each finishing
 what it holds within its grace period; the knowledge base's watcher stops last; the engines are disposed.
@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 SUPERVISOR = web.AppKey("supervisor", Supervisor)
 DELIVERY_GRACE_SECONDS = 15.0  # a post in flight finishes (Slack answers within the client timeout)
 DATABASE_CHECK_SECONDS = 15.0
+PROCESSOR_GRACE_SECONDS = 15.0  # the batch in hand commits; what is still stored waits for the next start
 SOCKET_GRACE_SECONDS = 5.0  # closing the websocket; an envelope left unacked is sent again by Slack
 
 
@@ -59,6 +60,7 @@ async def background(app: web.Application) -> AsyncIterator[None]:
         await supervisor.stop()
         await _dispose(opsbot)
         raise
+    supervisor.start("webhook-processor", _processing(opsbot), grace=PROCESSOR_GRACE_SECONDS)
     supervisor.start("delivery", _delivering(opsbot), grace=DELIVERY_GRACE_SECONDS)
     for job in opsbot.scheduler.jobs:
         supervisor.start(f"job:{job.name}", job.loop)
@@ -98,6 +100,17 @@ def _database_unreachable(database_url: str, error: BaseException) -> str:
     else:
         where = f"database {url.database!r} on {url.host}:{url.port or 5432}"
     return f"invalid setting DATABASE_URL: cannot reach {where}: {reason}"
+
+
+def _processing(opsbot: Opsbot) -> Callable[[asyncio.Event], Awaitable[None]]:
+    async def process(stop: asyncio.Event) -> None:
+        waker = asyncio.ensure_future(_wake_when_set(stop, opsbot.webhook_processor.wake))
+        try:
+            await opsbot.webhook_processor.run(stop)
+        finally:
+            waker.cancel()
+
+    return process
 
 
 def _delivering(opsbot: Opsbot) -> Callable[[asyncio.Event], Awaitable[None]]:

@@ -20,6 +20,7 @@ from delivery.worker import DeliveryWorker
 from handlers import (
     performance,
 )
+from handlers.alerts.processor import WebhookProcessor
 from handlers.alerts.service import AlertService
 from handlers.autofix.service import AutofixService
 from handlers.escalations.chains import EscalationChains
@@ -53,7 +54,8 @@ class Opsbot:
     scheduler: Scheduler
     lifecycle: IssueLifecycle
     roles: RoleChecker
-    alerts: AlertService
+    alerts: AlertService  # stores webhooks before their 202
+    webhook_processor: WebhookProcessor  # turns stored webhooks into issues (handlers/alerts/processor.py)
     issues: IssueService
     surveys: SurveyService
     summaries: SummaryService

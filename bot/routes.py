@@ -85,11 +85,15 @@ async def _verifiable(request: web.Request) -> bool:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """Healthy means a write can commit now: what webhooks need to accept an alert."""
-    health = await check_writable(request.app[OPSBOT].health_engine, timeout=HEALTH_TIMEOUT_SECONDS)
+    """Healthy means a write can commit now: what webhooks need to accept an alert. How far processing
+    is behind (and what it parked) is shown beside it, as of its last look: a backlog is no reason to
+    take a replica out of rotation, since storing is what keeps alerts safe."""
+    opsbot = request.app[OPSBOT]
+    health = await check_writable(opsbot.health_engine, timeout=HEALTH_TIMEOUT_SECONDS)
+    processing = opsbot.webhook_processor.stats
     if health.ok:
-        return web.json_response({"database": "ok"})
-    return web.json_response({"database": "unavailable", "problem": health.problem}, status=503)
+        return web.json_response({"database": "ok", **processing})
+    return web.json_response({"database": "unavailable", "problem": health.problem, **processing}, status=503)
 
 
 async def metrics(request: web.Request) -> web.Response:

@@ -23,6 +23,29 @@ class Metrics:
             ["source", "code"],
             registry=self.registry,
         )
+        self.webhooks_processed = Counter(
+            "opsbot_webhooks_processed",
+            "Stored webhooks turned into alerts and issues by the processor.",
+            registry=self.registry,
+        )
+        self.webhooks_parked = Counter(
+            "opsbot_webhooks_parked",
+            "Stored webhooks the processor gave up on after repeated failures (kept in received_webhooks).",
+            registry=self.registry,
+        )
+        self.webhooks_waiting = Gauge(
+            "opsbot_webhooks_waiting", "Stored webhooks not processed yet.", registry=self.registry
+        )
+        self.webhooks_lag = Gauge(
+            "opsbot_webhooks_processing_lag_seconds",
+            "Age of the oldest stored webhook not processed yet.",
+            registry=self.registry,
+        )
+        self.webhooks_stored_parked = Gauge(
+            "opsbot_webhooks_parked_stored",
+            "Parked webhooks kept in received_webhooks: alerts not shown until a person re-queues them.",
+            registry=self.registry,
+        )
         self.slack_calls = Counter(
             "opsbot_slack_calls",
             "Slack Web API calls by method and outcome (ok, ratelimited, server_error, network_error, error).",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy.exc import InterfaceError, OperationalError
+
 
 class StorageUnavailable(Exception):
     """The database cannot take this write now (down, locked, full); the caller should retry later.
@@ -21,3 +23,9 @@ class NotFound(LookupError):
     The message names it in words fit to show a person: handlers/errors.py counts it among the errors
     users can act on, so a listener answers it like any other.
     """
+
+
+def is_outage(error: BaseException) -> bool:
+    """Whether the database failed as a whole (down, locked, full, unreachable), rather than over one
+    write's data: an outage is waited out, a data failure is blamed on the write that caused it."""
+    return isinstance(error, (OperationalError, InterfaceError, OSError, TimeoutError, StorageUnavailable))

@@ -96,9 +96,14 @@ class RunningBot:
         return self.app[OPSBOT]
 
     async def post_webhook(
-        self, source: str, body: Any, *, token: str | None = WEBHOOK_TOKEN, raw: bytes | None = None
+        self, source: str, body: Any, *, token: str | None = WEBHOOK_TOKEN, raw: bytes | None = None,
+        prefer_outcome: bool = True,
     ) -> tuple[int, Any]:
+        """`prefer_outcome`: answered once processed, with what processing did (handlers/alerts/webhooks.py),
+        so a test reads its alerts' effects at once; without, answered once stored, as Alertmanager is."""
         headers = {"Content-Type": "application/json"}
+        if prefer_outcome:
+            headers["Prefer"] = "return=representation"
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
         data = raw if raw is not None else json.dumps(body).encode()
@@ -120,13 +125,27 @@ class RunningBot:
     async def wait_until(self, predicate: Callable[[], Awaitable[bool]], timeout: float = 5.0) -> None:
         await eventually(predicate, timeout)
 
+    async def webhooks_processed(self, timeout: float = 10.0) -> None:
+        """Until every webhook stored has been processed (or parked)."""
+        from storage.repositories.received_webhook import ReceivedWebhookRepository
+
+        async def processed() -> bool:
+            async with self.opsbot.sessionmaker() as session:
+                waiting, _, _ = await ReceivedWebhookRepository(session).backlog()
+            return waiting == 0
+
+        await eventually(processed, timeout, "every stored webhook processed")
+
     async def outbox_drained(self, timeout: float = 5.0) -> None:
+        """Until everything accepted has reached Slack: the stored webhooks processed, then the outbox empty."""
         from storage.repositories.outbox import OutboxRepository
+        from storage.repositories.received_webhook import ReceivedWebhookRepository
 
         async def drained() -> bool:
             async with self.opsbot.sessionmaker() as session:
+                waiting, _, _ = await ReceivedWebhookRepository(session).backlog()
                 depth, _ = await OutboxRepository(session).pending_stats()
-            return depth == 0
+            return waiting == 0 and depth == 0
 
         await self.wait_until(drained, timeout)
 

@@ -43,6 +43,7 @@ class IngestResult:
     ignored: int = 0
     issues_opened: int = 0
     issues_resolved: int = 0
+    issues_acknowledged: int = 0  # by the sender (New Relic ACKNOWLEDGED), applied after the transaction
 
 
 class Ingestion:

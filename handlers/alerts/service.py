@@ -1,12 +1,9 @@
-"""Alert ingestion: webhook deliveries become issues, alert rows and outbox items, durably.
+"""Alert webhooks stored durably before the sender gets its 202, then processed (processor.py).
 
-Each alert is upserted by (source, fingerprint); new ones open issues (or join a storm's grouped
-issue, see storms.py), repeats refresh the existing message, resolutions resolve the issue. All
-Slack work is written to the outbox in the same transaction, so an accepted webhook is never lost.
-
-Deliveries that arrive while a transaction runs are committed together (group commit) and written
-with one multi-row statement per table (ingestion.py): on SQLite every statement costs a thread hop,
-so this is what makes a thousand alerts a second possible.
+Storing is all a webhook waits for: one row of the raw body. Webhooks that arrive while a
+transaction runs are stored together (group commit), with one multi-row INSERT, so a storm costs a
+round trip per group, not per webhook. What the body says (alerts, issues, outbox items) is worked
+out by the processor right after, in batches, in the order the webhooks were stored.
 """
 
 from __future__ import annotations
@@ -17,57 +14,41 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable
 
-from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handlers.alerts.ingestion import Ingestion, IngestResult
-from handlers.alerts.parsers import AlertBatch
-from handlers.alerts.settings import AlertRouting
-from handlers.alerts.triage import AlertTriage
-from handlers.errors import Conflict, NotFound
-from handlers.issues.lifecycle import IssueLifecycle
-from handlers.issues.service import IssueService
-from delivery.outbox import OutboxWriter
+from handlers.alerts.ingestion import IngestResult
+from handlers.alerts.processor import WebhookProcessor
 from storage.database import describe_storage_error
-from storage.errors import StorageUnavailable
-from storage.models import AlertStatus, utcnow
-from storage.repositories.alert import AlertRepository
+from storage.errors import StorageUnavailable, is_outage
+from storage.models import utcnow
+from storage.repositories.received_webhook import ReceivedWebhookRepository
 
 log = logging.getLogger(__name__)
 
-MAX_DELIVERIES_PER_TRANSACTION = 64
+MAX_WEBHOOKS_PER_TRANSACTION = 256
 WRITER_WAIT_SECONDS = 2.0  # how long a webhook waits for the writer before answering 503
 
 
 @dataclass
 class _Pending:
-    batch: AlertBatch
-    done: asyncio.Future[IngestResult]
-
-    @property
-    def keys(self) -> set[tuple[str, str]]:
-        return {(self.batch.source, alert.fingerprint) for alert in self.batch.alerts}
+    source: str
+    body: bytes
+    wants_outcome: bool
+    stored: asyncio.Future[int | None]
 
 
-def _settle(
-    future: asyncio.Future[IngestResult], *, result: IngestResult | None = None, error: BaseException | None = None
-) -> None:
+def _settle(future: asyncio.Future[int | None], *, webhook_id: int | None = None, error: BaseException | None = None) -> None:
     """Hand the outcome to the waiting request, unless it already gave up (withdrawn or cancelled)."""
     if future.done():
         return
     if error is not None:
         future.set_exception(error)
     else:
-        future.set_result(result)  # type: ignore[arg-type]
-
-
-def _is_outage(error: BaseException) -> bool:
-    """Whether the database failed as a whole, rather than over one delivery's data."""
-    return isinstance(error, (OperationalError, InterfaceError, OSError, TimeoutError, StorageUnavailable))
+        future.set_result(webhook_id)  # type: ignore[arg-type]
 
 
 def _as_unavailable(error: BaseException) -> BaseException:
-    if isinstance(error, StorageUnavailable) or not _is_outage(error):
+    if isinstance(error, StorageUnavailable) or not is_outage(error):
         return error
     unavailable = StorageUnavailable(describe_storage_error(error))
     unavailable.__cause__ = error
@@ -78,127 +59,82 @@ class AlertService:
     def __init__(
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
-        config: AlertRouting,
-        outbox_writer: OutboxWriter,
+        processor: WebhookProcessor,
         *,
-        issues: IssueService,
-        lifecycle: IssueLifecycle | None = None,
-        triage: AlertTriage | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        """`issues`: the app's issue service, through which monitoring systems acknowledge; `triage`:
-        how a new issue gets its category and class (default: the config's rules and the built-in ones)."""
         self._sessionmaker = sessionmaker
-        self._config = config
-        self._writer = outbox_writer
-        self._issues = issues
-        self._lifecycle = lifecycle or IssueLifecycle()
-        self._triage = triage or AlertTriage(config)
+        self._processor = processor
         self._clock = clock
         self._queue: list[_Pending] = []
         self._committer: asyncio.Task[None] | None = None
+        processor.give_way_to(lambda: bool(self._queue))
 
-    async def ingest(self, batch: AlertBatch, *, writer_wait_seconds: float = WRITER_WAIT_SECONDS) -> IngestResult:
-        """Store one delivery; returns once it is committed (possibly together with others).
+    async def receive(
+        self, source: str, body: bytes, *, wants_outcome: bool = False, writer_wait_seconds: float = WRITER_WAIT_SECONDS
+    ) -> int | None:
+        """Store one webhook's body (already parsed once: it is known to be readable); its id, once committed.
 
-        A delivery still queued for the writer after `writer_wait_seconds` is withdrawn and refused
+        A webhook still queued for the writer after `writer_wait_seconds` is withdrawn and refused
         with StorageUnavailable (the webhook answers 503, the sender retries): a held lock or a
         stuck disk must not hold every sender's connection open. Once its transaction has begun it
-        is awaited to the end, so an answer never contradicts what was stored.
+        is awaited to the end, so an answer never contradicts what was stored. `wants_outcome`:
+        the processor keeps what processing did, for `outcome` (and the id comes back; else None).
         """
         loop = asyncio.get_running_loop()
-        pending = _Pending(batch, loop.create_future())
+        pending = _Pending(source, body, wants_outcome, loop.create_future())
         self._queue.append(pending)
         if self._committer is None or self._committer.done():
-            self._committer = asyncio.create_task(self._commit_queued(), name="opsbot-alert-commit")
-        # A timer rather than wait_for and shield: the same outcome, without two more futures a delivery.
+            self._committer = asyncio.create_task(self._commit_queued(), name="opsbot-webhook-store")
+        # A timer rather than wait_for and shield: the same outcome, without two more futures a webhook.
         # Cancelling the waiting request cancels only its own answer; the committer skips a settled one.
         withdrawal = loop.call_later(writer_wait_seconds, self._withdraw, pending)
         try:
-            return await pending.done
+            return await pending.stored
         finally:
             withdrawal.cancel()
+
+    async def outcome(self, webhook_id: int, timeout: float) -> IngestResult | None:
+        """What processing the webhook (stored with `wants_outcome`) did; None if not done within `timeout`."""
+        return await self._processor.outcome(webhook_id, timeout)
 
     def _withdraw(self, pending: _Pending) -> None:
         """Still queued after the writer wait: refuse it (503) and forget it; once taken, it is awaited."""
         if pending in self._queue:
             self._queue.remove(pending)
             _settle(
-                pending.done,
+                pending.stored,
                 error=StorageUnavailable("the database did not take the write in time", retry_after_seconds=2),
             )
 
-    async def acknowledge_for_source(self, batch: AlertBatch) -> int:
-        """Acknowledge the open issues of alerts the sender says were taken (New Relic ACKNOWLEDGED),
-        the source as the actor; returns how many. Call after `ingest` stored the delivery.
-
-        One already acknowledged (by a person, or by an earlier delivery of the same news) or no
-        longer open is left as it is."""
-        fingerprints = [alert.fingerprint for alert in batch.alerts if alert.acknowledged]
-        if not fingerprints:
-            return 0
-        async with self._sessionmaker() as session:
-            found = await AlertRepository(session).get_by_fingerprints(batch.source, fingerprints)
-        issue_ids = sorted(
-            {alert.issue_id for alert in found.values() if alert.issue_id is not None and alert.status == AlertStatus.FIRING}
-        )
-        acknowledged = 0
-        for issue_id in issue_ids:
-            try:
-                await self._issues.acknowledge_for_monitoring(issue_id, batch.source)
-            except (Conflict, NotFound):
-                continue
-            acknowledged += 1
-        return acknowledged
-
-    def _take_group(self) -> list[_Pending]:
-        """The next deliveries to commit together: in arrival order, stopping before one that
-        mentions an alert an earlier one in the group does (so each sees the other's effect)."""
-        group: list[_Pending] = []
-        keys: set[tuple[str, str]] = set()
-        while self._queue and len(group) < MAX_DELIVERIES_PER_TRANSACTION:
-            candidate_keys = self._queue[0].keys
-            if group and keys & candidate_keys:
-                break
-            keys |= candidate_keys
-            group.append(self._queue.pop(0))
-        return group
-
     async def _commit_queued(self) -> None:
         while self._queue:
-            group = self._take_group()
+            group = self._queue[:MAX_WEBHOOKS_PER_TRANSACTION]
+            del self._queue[:MAX_WEBHOOKS_PER_TRANSACTION]
             try:
-                results = await self._commit(group)
-            except Exception as error:  # noqa: BLE001 - isolate the delivery that failed from the others
-                if len(group) == 1 or _is_outage(error):
-                    # The database itself failed (down, locked, full): retrying one by one would
-                    # only make each sender wait longer for the same 503.
-                    for pending in group:
-                        _settle(pending.done, error=_as_unavailable(error))
-                    continue
-                log.warning("%d deliveries failed together; retrying them one by one", len(group))
+                ids = await self._store(group)
+            except Exception as error:  # noqa: BLE001 - handed to the waiting requests, which answer 503
                 for pending in group:
-                    await self._commit_alone(pending)
+                    _settle(pending.stored, error=_as_unavailable(error))
                 continue
-            self._writer.wake()
-            for pending, result in zip(group, results):
-                _settle(pending.done, result=result)
+            self._processor.wake()
+            for pending, webhook_id in zip(group, ids):
+                _settle(pending.stored, webhook_id=webhook_id)
 
-    async def _commit_alone(self, pending: _Pending) -> None:
+    async def _store(self, group: list[_Pending]) -> list[int | None]:
+        expected: list[int] = []
         try:
-            [result] = await self._commit([pending])
-        except Exception as error:  # noqa: BLE001 - handed to the waiting request, which answers 503
-            _settle(pending.done, error=_as_unavailable(error))
-        else:
-            self._writer.wake()
-            _settle(pending.done, result=result)
-
-    async def _commit(self, group: list[_Pending]) -> list[IngestResult]:
-        async with self._sessionmaker.begin() as session:
-            with session.no_autoflush:
-                batches = [pending.batch for pending in group]
-                ingestion = Ingestion(
-                    session, batches, config=self._config, writer=self._writer, lifecycle=self._lifecycle,
-                    now=self._clock(), triage=self._triage,
+            async with self._sessionmaker.begin() as session:
+                ids = await ReceivedWebhookRepository(session).add_many(
+                    [(pending.source, pending.body) for pending in group], self._clock(),
+                    with_ids=any(pending.wants_outcome for pending in group),
                 )
-                return await ingestion.run()
+                if ids is None:
+                    return [None] * len(group)
+                expected = [webhook_id for pending, webhook_id in zip(group, ids) if pending.wants_outcome]
+                for webhook_id in expected:  # before the commit: the processor cannot have taken them yet
+                    self._processor.expect(webhook_id)
+        except BaseException:
+            self._processor.forget(expected)
+            raise
+        return ids

@@ -1,14 +1,18 @@
-"""HTTP endpoints monitoring systems post to. Authenticate, read, parse, store in one transaction, answer.
+"""HTTP endpoints monitoring systems post to. Authenticate, read, parse, store, answer.
 
 Every outcome is one of three, so a sender always knows what to do and no accepted alert is lost:
-202 (stored and committed); 4xx naming the problem (the body will never be accepted: do not
-retry); 503 with Retry-After (the database could not take it now: send it again). Nothing is
-stored before the body has been read, decoded and parsed whole, so a refused body writes nothing.
+202 (the body is committed; the processor turns it into issues right after, see processor.py);
+4xx naming the problem (the body will never be accepted: do not retry); 503 with Retry-After (the
+database could not take it now: send it again). Nothing is stored before the body has been read,
+decoded and parsed whole, so a refused body writes nothing. A sender that wants to know what its
+alerts did (new, repeated, resolved, issues opened...) asks with `Prefer: return=representation`
+and gets the 202 once they are processed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hmac
 import logging
 import uuid
@@ -20,16 +24,8 @@ from aiohttp.web_protocol import RequestPayloadError
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.metrics import Metrics
-from handlers.alerts.parsers import (
-    AlertBatch,
-    PayloadError,
-    parse_alertmanager,
-    parse_generic,
-    parse_grafana,
-)
-from handlers.alerts.sanitising import UnsafeBody, decode_json
+from handlers.alerts.bodies import PARSERS, BodyRefused, parse_body
 from handlers.alerts.service import AlertService
-from handlers.alerts.vendors import parse_datadog, parse_newrelic
 from storage.errors import StorageUnavailable
 
 log = logging.getLogger(__name__)
@@ -37,13 +33,7 @@ log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 1024 * 1024
 BODY_TIMEOUT_SECONDS = 30.0  # for the whole body: a sender trickling bytes must not hold a connection for ever
 DEFAULT_RETRY_AFTER_SECONDS = 5
-PARSERS: dict[str, Callable[[Any], AlertBatch]] = {
-    "alertmanager": parse_alertmanager,
-    "grafana": parse_grafana,
-    "datadog": parse_datadog,
-    "newrelic": parse_newrelic,
-    "generic": parse_generic,
-}
+OUTCOME_WAIT_SECONDS = 10.0  # how long `Prefer: return=representation` waits for processing
 # Besides StorageUnavailable (which says when to retry), what "the database cannot take this now"
 # looks like from here, whatever the driver: SQLAlchemy's errors, a refused or reset connection
 # (asyncpg raises ConnectionRefusedError, an OSError, as is) and a timeout. asyncio.TimeoutError is
@@ -51,13 +41,7 @@ PARSERS: dict[str, Callable[[Any], AlertBatch]] = {
 STORAGE_FAILURES = (SQLAlchemyError, OSError, asyncio.TimeoutError)
 
 
-class Refused(Exception):
-    """A body the webhook will not take; answered with `status` and `problem`, nothing stored."""
-
-    def __init__(self, status: int, problem: str) -> None:
-        super().__init__(problem)
-        self.status = status
-        self.problem = problem
+Refused = BodyRefused  # a body the webhook will not take; answered with `status` and `problem`, nothing stored
 
 
 def _problem(status: int, problem: str, **extra: Any) -> web.Response:
@@ -116,11 +100,13 @@ class AlertWebhooks:
         metrics: Metrics,
         *,
         body_timeout_seconds: float = BODY_TIMEOUT_SECONDS,
+        outcome_wait_seconds: float = OUTCOME_WAIT_SECONDS,
     ) -> None:
         self._service = service
         self._expected = f"Bearer {bearer_token}".encode()
         self._metrics = metrics
         self._body_timeout = body_timeout_seconds
+        self._outcome_wait = outcome_wait_seconds
         self._counters: dict[tuple[Any, ...], Any] = {}  # prometheus children, looked up once per label set
 
     def routes(self) -> list[web.RouteDef]:
@@ -139,15 +125,16 @@ class AlertWebhooks:
         if not hmac.compare_digest(given, self._expected):
             return _problem(401, "missing or wrong Authorization: Bearer token", hint="set ALERT_WEBHOOK_TOKEN")
         try:
-            batch = self._parse(source, await read_body(request, timeout=self._body_timeout))
+            raw = await read_body(request, timeout=self._body_timeout)
+            batch = parse_body(source, raw)
         except Refused as refusal:
             response = _problem(refusal.status, refusal.problem)
             if refusal.status in (408, 413):
                 response.force_close()  # the rest of the body may still be on its way: no keep-alive after it
             return response
+        wants_outcome = _prefers_representation(request)
         try:
-            result = await self._service.ingest(batch)
-            acknowledged = await self._service.acknowledge_for_source(batch)
+            webhook_id = await self._service.receive(source, raw, wants_outcome=wants_outcome)
         except StorageUnavailable as error:
             log.warning("could not store a %s webhook: %s", source, error.reason)
             return _retry_later("storage unavailable", error.retry_after_seconds)
@@ -160,20 +147,15 @@ class AlertWebhooks:
             return _retry_later(f"could not store the alerts (error id {error_id})", DEFAULT_RETRY_AFTER_SECONDS)
         for alert in batch.alerts:
             self._count(self._metrics.alerts_received, source, alert.status.value)
-        return web.json_response(
-            {
-                "status": "accepted",
-                "alerts": len(batch.alerts),
-                "new": result.new,
-                "repeated": result.repeated,
-                "resolved": result.resolved,
-                "ignored": result.ignored,
-                "issues_opened": result.issues_opened,
-                "issues_resolved": result.issues_resolved,
-                "issues_acknowledged": acknowledged,
-            },
-            status=202,
-        )
+        answer: dict[str, Any] = {"status": "accepted", "alerts": len(batch.alerts)}
+        if webhook_id is None:
+            return web.json_response(answer, status=202)
+        answer["webhook_id"] = webhook_id
+        result = await self._service.outcome(webhook_id, self._outcome_wait)
+        answer["processed"] = result is not None
+        if result is not None:
+            answer.update(dataclasses.asdict(result))
+        return web.json_response(answer, status=202, headers={"Preference-Applied": "return=representation"})
 
     def _count(self, counter: Any, *labels: Any) -> None:
         child = self._counters.get((id(counter), *labels))
@@ -181,20 +163,11 @@ class AlertWebhooks:
             child = self._counters[(id(counter), *labels)] = counter.labels(*(str(label) for label in labels))
         child.inc()
 
-    @staticmethod
-    def _parse(source: str, raw: bytes) -> AlertBatch:
-        """Decode and parse, every failure a Refused: malformed or unsafe JSON 400, wrong shape 422."""
-        try:
-            body = decode_json(raw)
-        except UnsafeBody as error:
-            raise Refused(400, error.problem) from None
-        try:
-            return PARSERS[source](body)
-        except PayloadError as error:
-            raise Refused(422, f"unexpected {source} payload: {error.problem}") from None
-        except Exception as error:  # noqa: BLE001 - a body no rule foresaw is still the sender's to fix
-            error_id = uuid.uuid4().hex[:12]
-            log.exception("could not parse a %s webhook (error id %s)", source, error_id)
-            raise Refused(
-                422, f"unexpected {source} payload: {type(error).__name__} (error id {error_id})"
-            ) from None
+
+def _prefers_representation(request: web.Request) -> bool:
+    """`Prefer: return=representation` (RFC 7240): the sender wants what processing did, not just "stored"."""
+    return any(
+        token.strip().lower() == "return=representation"
+        for header in request.headers.getall("Prefer", ())
+        for token in header.split(",")
+    )

@@ -4,6 +4,7 @@ from storage.models.alert import Alert, AlertStatus
 from storage.models.autofix import RunbookRun, RunbookRunStatus
 from storage.models.base import Base, UTCDateTime, utcnow
 from storage.models.escalation import Escalation, EscalationStatus
+from storage.models.intake import ReceivedWebhook, ReceivedWebhookStatus
 from storage.models.feedback import (
     KbQuestion,
     QuestionOutcome,
@@ -34,6 +35,8 @@ __all__ = [
     "EscalationStatus",
     "KbQuestion",
     "QuestionOutcome",
+    "ReceivedWebhook",
+    "ReceivedWebhookStatus",
     "ReportRun",
     "RunbookRun",
     "RunbookRunStatus",

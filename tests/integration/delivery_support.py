@@ -70,7 +70,7 @@ async def send_all(
     async def send(bot: RunningBot, body: dict[str, Any]) -> None:
         async with gate:
             try:
-                status, _ = await bot.post_webhook("alertmanager", body)
+                status, _ = await bot.post_webhook("alertmanager", body, prefer_outcome=False)  # as Alertmanager
             except (aiohttp.ClientError, OSError, asyncio.TimeoutError):  # the bot went away under the request
                 status = 0
         statuses[status] += 1
@@ -106,8 +106,9 @@ async def rate_limits(bot: RunningBot) -> dict[tuple[str, str], Any]:
 
 
 async def crash(bot: RunningBot) -> None:
-    """As near to kill -9 as one process gets: the delivery worker and every delivery in flight are
-    cancelled wherever they are (mid-call included), so no outcome of theirs is recorded; then the
-    server goes away."""
+    """As near to kill -9 as one process gets: the webhook processor, the delivery worker and every
+    delivery in flight are cancelled wherever they are (mid-call included), so no outcome of theirs
+    is recorded; then the server goes away."""
+    await bot.app[SUPERVISOR].kill("webhook-processor")
     await bot.app[SUPERVISOR].kill("delivery")
     await stop_bot(bot)

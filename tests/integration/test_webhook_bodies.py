@@ -22,7 +22,8 @@ from handlers.alerts.webhooks import MAX_BODY_BYTES
 from storage.models import Alert
 from tests.harness import WEBHOOK_TOKEN, RunningBot, fixture_json
 
-AUTH = {"Authorization": f"Bearer {WEBHOOK_TOKEN}", "Content-Type": "application/json"}
+# Answered once processed (handlers/alerts/webhooks.py), so the alerts a 202 stands for can be counted at once.
+AUTH = {"Authorization": f"Bearer {WEBHOOK_TOKEN}", "Content-Type": "application/json", "Prefer": "return=representation"}
 # How long the server is given to (wrongly) answer a body it has only half of.
 EARLY_ANSWER_WINDOW = 0.3
 
@@ -84,7 +85,7 @@ def _request_head(bot: RunningBot, source: str, *, length: int | None) -> bytes:
     return (
         f"POST /webhooks/{source} HTTP/1.1\r\nHost: {bot.url.removeprefix('http://')}\r\n"
         f"Authorization: Bearer {WEBHOOK_TOKEN}\r\nContent-Type: application/json\r\n"
-        f"{framing}\r\nConnection: close\r\n\r\n"
+        f"Prefer: return=representation\r\n{framing}\r\nConnection: close\r\n\r\n"
     ).encode()
 
 

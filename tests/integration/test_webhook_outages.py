@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from core.metrics import Metrics
+from handlers.alerts.processor import WebhookProcessor
 from handlers.alerts.service import AlertService
 from handlers.alerts.webhooks import AlertWebhooks
 from handlers.issues.service import IssueService
@@ -78,7 +79,8 @@ async def test_a_postgresql_url_on_a_closed_port_gets_503_with_retry_after() -> 
         port = closed.getsockname()[1]
         engine = create_engine(f"postgresql+asyncpg://opsbot@127.0.0.1:{port}/opsbot")
         sessionmaker, writer = create_sessionmaker(engine), OutboxWriter()
-        service = AlertService(sessionmaker, test_config(), writer, issues=IssueService(sessionmaker, writer))
+        processor = WebhookProcessor(sessionmaker, test_config(), writer, issues=IssueService(sessionmaker, writer))
+        service = AlertService(sessionmaker, processor)
         try:
             async with _webhooks_over(service) as url:
                 for source, body in [
@@ -96,7 +98,7 @@ async def test_a_postgresql_url_on_a_closed_port_gets_503_with_retry_after() -> 
 class _FullDisk:
     """A service whose storage layer says why it cannot take the write, and when to come back."""
 
-    async def ingest(self, batch: Any) -> Any:
+    async def receive(self, source: str, body: bytes, **options: Any) -> int:
         raise StorageUnavailable("disk full", retry_after_seconds=42)
 
 
