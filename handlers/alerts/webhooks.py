@@ -41,9 +41,6 @@ OUTCOME_WAIT_SECONDS = 10.0  # how long `Prefer: return=representation` waits fo
 STORAGE_FAILURES = (SQLAlchemyError, OSError, asyncio.TimeoutError)
 
 
-Refused = BodyRefused  # a body the webhook will not take; answered with `status` and `problem`, nothing stored
-
-
 def _problem(status: int, problem: str, **extra: Any) -> web.Response:
     return web.json_response({"error": problem, **extra}, status=status)
 
@@ -68,7 +65,7 @@ async def read_body(
     body cannot expand past the limit either. A body that has all arrived already (most do, in
     the packet of the request line) is taken at once, without a timer.
     """
-    too_large = Refused(413, f"body larger than {limit} bytes")
+    too_large = BodyRefused(413, f"body larger than {limit} bytes")
     if (request.content_length or 0) > limit:
         raise too_large
     chunks: list[bytes] = []
@@ -86,9 +83,9 @@ async def read_body(
                     raise too_large
                 chunks.append(chunk)
     except TimeoutError:
-        raise Refused(408, f"body not received within {timeout:g} seconds") from None
+        raise BodyRefused(408, f"body not received within {timeout:g} seconds") from None
     except (OSError, HttpProcessingError, RequestPayloadError) as error:
-        raise Refused(400, f"could not read the request body: {error}") from None
+        raise BodyRefused(400, f"could not read the request body: {error}") from None
     return b"".join(chunks)
 
 
@@ -127,7 +124,7 @@ class AlertWebhooks:
         try:
             raw = await read_body(request, timeout=self._body_timeout)
             batch = parse_body(source, raw)
-        except Refused as refusal:
+        except BodyRefused as refusal:
             response = _problem(refusal.status, refusal.problem)
             if refusal.status in (408, 413):
                 response.force_close()  # the rest of the body may still be on its way: no keep-alive after it
