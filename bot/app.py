@@ -80,6 +80,7 @@ from handlers.slack.user_groups import UserGroupDirectory
 from storage.database import (
     create_engine,
     create_health_engine,
+    create_intake_engine,
     create_read_engine,
     create_sessionmaker,
 )
@@ -155,7 +156,8 @@ def create_app(
     webhook_processor = WebhookProcessor(
         sessionmaker, config, writer, issues=issues, lifecycle=lifecycle, triage=triage, metrics=metrics, clock=clock
     )
-    alerts = AlertService(sessionmaker, webhook_processor, clock=clock)
+    intake_engine = create_intake_engine(settings.database_url, engine)
+    alerts = AlertService(intake_engine, webhook_processor, clock=clock)
     teams = TeamDirectory(config.teams, default_channel=config.default_channel)
     worker = DeliveryWorker(
         sessionmaker,
@@ -247,6 +249,7 @@ def create_app(
         engine=engine,
         read_engine=read_engine,
         health_engine=health_engine,
+        intake_engine=intake_engine,
         sessionmaker=sessionmaker,
         metrics=metrics,
         slack_app=slack_app,

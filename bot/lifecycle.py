@@ -138,6 +138,6 @@ def _autofix_owner(opsbot: Opsbot) -> Callable[[asyncio.Event], Awaitable[None]]
 
 
 async def _dispose(opsbot: Opsbot) -> None:
-    for extra in {opsbot.read_engine, opsbot.health_engine} - {opsbot.engine}:
+    for extra in {opsbot.read_engine, opsbot.health_engine, opsbot.intake_engine} - {opsbot.engine}:
         await extra.dispose()
     await opsbot.engine.dispose()

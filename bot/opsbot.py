@@ -46,6 +46,7 @@ class Opsbot:
     engine: AsyncEngine
     read_engine: AsyncEngine  # the same engine on PostgreSQL; extra read-only connections on SQLite
     health_engine: AsyncEngine  # /healthz's own connections on SQLite, so it never queues behind the writer
+    intake_engine: AsyncEngine  # where webhooks store their bodies: no pre-ping on PostgreSQL; the writer on SQLite
     sessionmaker: async_sessionmaker[AsyncSession]
     metrics: Metrics
     slack_app: AsyncApp

@@ -17,7 +17,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from sqlalchemy import Table, insert
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 _MISSING = object()
 
@@ -85,12 +85,18 @@ def _column_values(rows: Sequence[Mapping[str, Any]], key: str, given: bool, def
 
 async def insert_rows(session: AsyncSession, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
     """INSERT `rows` (dicts with the same keys) into `table` with one executemany in the session's transaction."""
+    if rows:
+        await insert_rows_on(await session.connection(), table, rows)
+
+
+async def insert_rows_on(connection: AsyncConnection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """The same on a bare connection, in its transaction (where an ORM session's bookkeeping would cost
+    more than the statement: the alert webhook's store)."""
     if not rows:
         return
     keys = tuple(rows[0])
     if any(len(row) != len(keys) for row in rows):
         raise ValueError(f"{table.name}: every row of a bulk insert must have the same columns")
-    connection = await session.connection()
     plan = _plan(connection.dialect, table, keys)
     columns = [
         _column_values(rows, key, given, default, convert)

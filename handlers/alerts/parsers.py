@@ -14,6 +14,7 @@ import hashlib
 import json
 import math
 import re
+from functools import lru_cache
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
@@ -191,6 +192,7 @@ def _matcher_value(value: str) -> str:
 _UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")  # what quote(text, safe="") leaves as it is
 
 
+@lru_cache(maxsize=4096)  # label names and most values recur from one notification to the next
 def _quoted(text: str) -> str:
     return text if _UNRESERVED.fullmatch(text) else quote(text, safe="")
 

@@ -57,9 +57,9 @@ GIVE_WAY_SECONDS = 0.25  # at most this long between transactions, however many 
 # While a storm lasts, how processing shares the event loop with storing: a pause YIELD_RATIO times
 # as long as each transaction while the oldest webhook waiting is at most EASY_LAG old, shrinking to
 # none at HARD_LAG, so a burst is taken at the HTTP server's pace and a long one still gets processed.
-YIELD_RATIO = 3.0
-EASY_LAG_SECONDS = 5.0
-HARD_LAG_SECONDS = 30.0
+YIELD_RATIO = 4.0
+EASY_LAG_SECONDS = 10.0
+HARD_LAG_SECONDS = 60.0
 
 
 @dataclass

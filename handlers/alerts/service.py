@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from handlers.alerts.ingestion import IngestResult
 from handlers.alerts.processor import WebhookProcessor
 from storage.database import describe_storage_error
 from storage.errors import StorageUnavailable, is_outage
 from storage.models import utcnow
-from storage.repositories.received_webhook import ReceivedWebhookRepository
+from storage.repositories.received_webhook import store_received
 
 log = logging.getLogger(__name__)
 
@@ -58,12 +58,12 @@ def _as_unavailable(error: BaseException) -> BaseException:
 class AlertService:
     def __init__(
         self,
-        sessionmaker: async_sessionmaker[AsyncSession],
+        engine: AsyncEngine,
         processor: WebhookProcessor,
         *,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        self._sessionmaker = sessionmaker
+        self._engine = engine
         self._processor = processor
         self._clock = clock
         self._queue: list[_Pending] = []
@@ -124,9 +124,9 @@ class AlertService:
     async def _store(self, group: list[_Pending]) -> list[int | None]:
         expected: list[int] = []
         try:
-            async with self._sessionmaker.begin() as session:
-                ids = await ReceivedWebhookRepository(session).add_many(
-                    [(pending.source, pending.body) for pending in group], self._clock(),
+            async with self._engine.begin() as connection:
+                ids = await store_received(
+                    connection, [(pending.source, pending.body) for pending in group], self._clock(),
                     with_ids=any(pending.wants_outcome for pending in group),
                 )
                 if ids is None:

@@ -6,9 +6,9 @@ from datetime import datetime
 from typing import Any, Sequence
 
 from sqlalchemy import Row, delete, func, insert, select, text, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from storage.bulk import insert_rows
+from storage.bulk import insert_rows_on
 from storage.models import ReceivedWebhook, ReceivedWebhookStatus
 
 # Any constant both replicas agree on: the key of the PostgreSQL advisory lock the processor holds
@@ -26,6 +26,24 @@ _TAKE = (
 _INSERT = insert(ReceivedWebhook).returning(ReceivedWebhook.id, sort_by_parameter_order=True)
 
 
+async def store_received(
+    connection: AsyncConnection, rows: Sequence[tuple[str, bytes]], received_at: datetime, *, with_ids: bool
+) -> list[int] | None:
+    """Store (source, body) pairs in one statement, in the connection's transaction; `with_ids`: their
+    ids, in the same order. Without ids it is one executemany (storage/bulk.py), the cheapest way to
+    store a storm; with them, SQLAlchemy's INSERT ... RETURNING, row order kept. On a bare connection
+    because it is all a webhook waits for, and a session's bookkeeping costs more than the INSERT."""
+    parameters = [
+        {"source": source, "body": body, "received_at": received_at, "status": ReceivedWebhookStatus.RECEIVED,
+         "attempts": 0}
+        for source, body in rows
+    ]
+    if not with_ids:
+        await insert_rows_on(connection, ReceivedWebhook.__table__, parameters)
+        return None
+    return list((await connection.execute(_INSERT, parameters)).scalars())
+
+
 class ReceivedWebhookRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -33,19 +51,8 @@ class ReceivedWebhookRepository:
     async def add_many(
         self, rows: Sequence[tuple[str, bytes]], received_at: datetime, *, with_ids: bool
     ) -> list[int] | None:
-        """Store (source, body) pairs in one statement; `with_ids`: their ids, in the same order.
-
-        Without ids it is one executemany (storage/bulk.py), the cheapest way to store a storm;
-        with them, SQLAlchemy's INSERT ... RETURNING, row order kept."""
-        parameters = [
-            {"source": source, "body": body, "received_at": received_at, "status": ReceivedWebhookStatus.RECEIVED,
-             "attempts": 0}
-            for source, body in rows
-        ]
-        if not with_ids:
-            await insert_rows(self.session, ReceivedWebhook.__table__, parameters)
-            return None
-        return list((await self.session.execute(_INSERT, parameters)).scalars())
+        """In the session's transaction: see `store_received`."""
+        return await store_received(await self.session.connection(), rows, received_at, with_ids=with_ids)
 
     async def lock_for_processing(self) -> bool:
         """Whether this transaction may process: on PostgreSQL the advisory lock no other replica holds;

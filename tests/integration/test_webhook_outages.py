@@ -80,7 +80,7 @@ async def test_a_postgresql_url_on_a_closed_port_gets_503_with_retry_after() -> 
         engine = create_engine(f"postgresql+asyncpg://opsbot@127.0.0.1:{port}/opsbot")
         sessionmaker, writer = create_sessionmaker(engine), OutboxWriter()
         processor = WebhookProcessor(sessionmaker, test_config(), writer, issues=IssueService(sessionmaker, writer))
-        service = AlertService(sessionmaker, processor)
+        service = AlertService(engine, processor)
         try:
             async with _webhooks_over(service) as url:
                 for source, body in [
