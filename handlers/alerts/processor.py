@@ -145,6 +145,7 @@ class WebhookProcessor:
         next waits until they are (on SQLite they need the connection this transaction held). When
         they stop arriving, it takes many at a time and catches up.
         """
+        await self._requeue_parked()
         backoff = 1.0
         receiving = False
         while not stop.is_set():
@@ -181,6 +182,19 @@ class WebhookProcessor:
             return 0.0
         share = 1.0 if lag <= EASY_LAG_SECONDS else (HARD_LAG_SECONDS - lag) / (HARD_LAG_SECONDS - EASY_LAG_SECONDS)
         return busy_seconds * YIELD_RATIO * share
+
+    async def _requeue_parked(self) -> None:
+        """At start, parked webhooks get their attempts again: a restart is how a fix is deployed."""
+        try:
+            async with self._sessionmaker.begin() as session:
+                requeued = await ReceivedWebhookRepository(session).requeue_parked()
+        except Exception as error:  # noqa: BLE001 - an outage: they wait for the next start
+            if not is_outage(error):
+                raise
+            log.warning("could not put parked webhooks back in line (%s)", error)
+            return
+        if requeued:
+            log.warning("%d parked webhook(s) put back in line for another %d attempts", requeued, MAX_ATTEMPTS)
 
     async def process_waiting(self) -> int:
         """Process everything waiting now, one transaction after another; how many webhooks were taken."""

@@ -117,8 +117,8 @@ async def test_deliveries_about_one_alert_are_applied_in_the_order_they_were_acc
     assert (await _alerts(bot))["fp000020"] == ("firing", issues[1].id)
 
 
-async def test_a_webhook_that_cannot_be_processed_is_parked_and_holds_up_no_other(
-    bot: RunningBot, monkeypatch: pytest.MonkeyPatch
+async def test_a_webhook_that_cannot_be_processed_is_parked_holds_up_no_other_and_is_retried_after_a_restart(
+    database_url: str, standin: SlackStandIn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     real_issue_row = ingestion.Ingestion._issue_row
 
@@ -128,28 +128,34 @@ async def test_a_webhook_that_cannot_be_processed_is_parked_and_holds_up_no_othe
         return real_issue_row(self, bucket, alerts, grouped)
 
     monkeypatch.setattr(ingestion.Ingestion, "_issue_row", issue_row)
-    await _processor_stopped(bot)
-    for body in (notification(30), notification(31, name="Poison"), notification(32)):
-        assert (await _post(bot, body))[0] == 202
-    processor = bot.opsbot.webhook_processor
-    await processor.process_waiting()  # together they fail; one by one, the two healthy ones go through
-    assert set(await _alerts(bot)) == {"fp000030", "fp000032"}
-    [poison] = await _stored(bot)
-    assert (poison.status, poison.attempts) == (ReceivedWebhookStatus.RECEIVED, 1)
-    await processor.process_waiting()
-    await processor.process_waiting()
-    [poison] = await _stored(bot)
-    assert (poison.status, poison.attempts) == (ReceivedWebhookStatus.PARKED, 3)
-    assert "RuntimeError: a bug only this alert reaches" in (poison.last_error or "")
-    assert await processor.process_waiting() == 0  # parked: not tried again
-    async with bot.session.get(f"{bot.url}/metrics") as response:
-        assert "opsbot_webhooks_parked_total 1.0" in await response.text()
+    bot = await start_bot(database_url, standin)
+    try:
+        await _processor_stopped(bot)
+        for body in (notification(30), notification(31, name="Poison"), notification(32)):
+            assert (await _post(bot, body))[0] == 202
+        processor = bot.opsbot.webhook_processor
+        await processor.process_waiting()  # together they fail; one by one, the two healthy ones go through
+        assert set(await _alerts(bot)) == {"fp000030", "fp000032"}
+        [poison] = await _stored(bot)
+        assert (poison.status, poison.attempts) == (ReceivedWebhookStatus.RECEIVED, 1)
+        await processor.process_waiting()
+        await processor.process_waiting()
+        [poison] = await _stored(bot)
+        assert (poison.status, poison.attempts) == (ReceivedWebhookStatus.PARKED, 3)
+        assert "RuntimeError: a bug only this alert reaches" in (poison.last_error or "")
+        assert await processor.process_waiting() == 0  # parked: not tried again
+        async with bot.session.get(f"{bot.url}/metrics") as response:
+            assert "opsbot_webhooks_parked_total 1.0" in await response.text()
+    finally:
+        await stop_bot(bot)
 
-    async with bot.opsbot.sessionmaker.begin() as session:  # the cause fixed, a person puts it back in line
-        assert await ReceivedWebhookRepository(session).requeue_parked() == 1
-    monkeypatch.setattr(ingestion.Ingestion, "_issue_row", real_issue_row)
-    assert await processor.process_waiting() == 1
-    assert "fp000031" in await _alerts(bot) and await _stored(bot) == []
+    monkeypatch.setattr(ingestion.Ingestion, "_issue_row", real_issue_row)  # the fix, deployed with a restart
+    restarted = await start_bot(database_url, standin)
+    try:
+        await restarted.webhooks_processed()
+        assert "fp000031" in await _alerts(restarted) and await _stored(restarted) == []
+    finally:
+        await stop_bot(restarted)
 
 
 async def test_a_stored_body_that_no_longer_parses_is_parked_at_once(bot: RunningBot) -> None:
