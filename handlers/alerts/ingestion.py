@@ -1,4 +1,4 @@
-"""One transaction's worth of alert deliveries, processed in bulk phases (AlertService commits them together).
+"""One transaction's worth of alert deliveries, processed in bulk phases (run by processor.py).
 
 Known alerts are loaded with one query per source; new ones open issues (or join a storm's grouped
 issue, see storms.py) with one multi-row INSERT; issues whose alerts all resolved are resolved with the

@@ -2,7 +2,8 @@
 
 What must hold for any body: the answer is a 2xx or a 4xx (with the database up, a 503 would mean
 a body the sender retries for ever, so it fails here too), and a refused body leaves the
-database as it was (rows in alerts, issues, issue_events and outbox counted before and after).
+database as it was (rows in received_webhooks, alerts, issues, issue_events and outbox counted before
+and after), and an accepted body is processed, not parked (asked with `Prefer: return=representation`).
 Well-formed alerts carrying hostile text must be accepted and stored without NUL or surrogates.
 
 One bot per test function, not per example. Hypothesis runs in a worker thread (its examples are
@@ -215,7 +216,8 @@ class Prober:
             row = await session.execute(
                 text(
                     "SELECT (SELECT count(*) FROM alerts), (SELECT count(*) FROM issues),"
-                    " (SELECT count(*) FROM issue_events), (SELECT count(*) FROM outbox)"
+                    " (SELECT count(*) FROM issue_events), (SELECT count(*) FROM outbox),"
+                    " (SELECT count(*) FROM received_webhooks)"
                 )
             )
             return tuple(row.one())
@@ -227,7 +229,9 @@ class Prober:
         note(f"{source} -> {status} {str(answer)[:300]}")
         self.statuses[(source, status)] += 1
         assert 200 <= status < 300 or 400 <= status < 500, f"{source}: {status} {answer}"
-        if status != 202:
+        if status == 202:
+            assert answer["processed"] is True, f"{source}: accepted but not processed: {answer}"
+        else:
             assert isinstance(answer, dict) and answer.get("error"), answer  # a 4xx names the problem
             assert self._run(self._row_counts()) == before, "a refused body changed the database"
         return status
