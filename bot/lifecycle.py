@@ -60,7 +60,8 @@ async def background(app: web.Application) -> AsyncIterator[None]:
         await supervisor.stop()
         await _dispose(opsbot)
         raise
-    supervisor.start("webhook-processor", _processing(opsbot), grace=PROCESSOR_GRACE_SECONDS)
+    # Every wait of the processor includes `stop`: unlike the worker, it needs no waking to see it.
+    supervisor.start("webhook-processor", opsbot.webhook_processor.run, grace=PROCESSOR_GRACE_SECONDS)
     supervisor.start("delivery", _delivering(opsbot), grace=DELIVERY_GRACE_SECONDS)
     for job in opsbot.scheduler.jobs:
         supervisor.start(f"job:{job.name}", job.loop)
@@ -100,17 +101,6 @@ def _database_unreachable(database_url: str, error: BaseException) -> str:
     else:
         where = f"database {url.database!r} on {url.host}:{url.port or 5432}"
     return f"invalid setting DATABASE_URL: cannot reach {where}: {reason}"
-
-
-def _processing(opsbot: Opsbot) -> Callable[[asyncio.Event], Awaitable[None]]:
-    async def process(stop: asyncio.Event) -> None:
-        waker = asyncio.ensure_future(_wake_when_set(stop, opsbot.webhook_processor.wake))
-        try:
-            await opsbot.webhook_processor.run(stop)
-        finally:
-            waker.cancel()
-
-    return process
 
 
 def _delivering(opsbot: Opsbot) -> Callable[[asyncio.Event], Awaitable[None]]:

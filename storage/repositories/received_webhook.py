@@ -48,12 +48,6 @@ class ReceivedWebhookRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def add_many(
-        self, rows: Sequence[tuple[str, bytes]], received_at: datetime, *, with_ids: bool
-    ) -> list[int] | None:
-        """In the session's transaction: see `store_received`."""
-        return await store_received(await self.session.connection(), rows, received_at, with_ids=with_ids)
-
     async def lock_for_processing(self) -> bool:
         """Whether this transaction may process: on PostgreSQL the advisory lock no other replica holds;
         on SQLite the transaction already holds the one write lock (BEGIN IMMEDIATE)."""

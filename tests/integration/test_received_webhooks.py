@@ -17,7 +17,7 @@ from bot.lifecycle import SUPERVISOR
 from handlers.alerts import ingestion
 from slack_standin import SlackStandIn
 from storage.models import Alert, Issue, ReceivedWebhook, ReceivedWebhookStatus, utcnow
-from storage.repositories.received_webhook import ReceivedWebhookRepository
+from storage.repositories.received_webhook import ReceivedWebhookRepository, store_received
 from tests.harness import WEBHOOK_TOKEN, RunningBot, eventually, start_bot, stop_bot, test_config
 from tests.integration.delivery_support import messages_per_issue, notification
 
@@ -161,7 +161,7 @@ async def test_a_webhook_that_cannot_be_processed_is_parked_holds_up_no_other_an
 async def test_a_stored_body_that_no_longer_parses_is_parked_at_once(bot: RunningBot) -> None:
     await _processor_stopped(bot)
     async with bot.opsbot.sessionmaker.begin() as session:  # as an older version might have stored it
-        await ReceivedWebhookRepository(session).add_many([("alertmanager", b'{"alerts": "?"}')], utcnow(), with_ids=False)
+        await store_received(await session.connection(), [("alertmanager", b'{"alerts": "?"}')], utcnow(), with_ids=False)
     assert (await _post(bot, notification(40)))[0] == 202
     await bot.opsbot.webhook_processor.process_waiting()
     [parked] = await _stored(bot)
