@@ -24,7 +24,9 @@ class ReceivedWebhookStatus(StrEnum):
 
 class ReceivedWebhook(Base):
     __tablename__ = "received_webhooks"
-    __table_args__ = (Index("ix_received_webhooks_status_id", "status", "id"),)
+    # AUTOINCREMENT: an id is never handed out again once its row is deleted (SQLite would reuse the
+    # largest). The processor reads rows before its transaction and finds them again there by id.
+    __table_args__ = (Index("ix_received_webhooks_status_id", "status", "id"), {"sqlite_autoincrement": True})
 
     # 64-bit on PostgreSQL (rows come and go, ids only grow); SQLite's INTEGER PRIMARY KEY is its rowid.
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)

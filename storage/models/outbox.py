@@ -31,6 +31,8 @@ class OutboxItem(Base):
     __table_args__ = (
         Index("ix_outbox_status_ordering_key_id", "status", "ordering_key", "id"),
         Index("ix_outbox_status_next_attempt_at_key", "status", "next_attempt_at", "ordering_key"),  # claims skip held keys
+        # Ids name post attempts and Slack markers for longer than done items are kept: never reused (SQLite).
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

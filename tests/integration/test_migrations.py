@@ -6,11 +6,13 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import delete
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from storage.database import create_engine
 from storage.migrations import alembic_config, upgrade_to_head
-from storage.models import Base
+from storage.models import Base, OutboxItem, ReceivedWebhook, utcnow
 
 
 async def test_migrations_match_the_models(empty_database_url: str) -> None:
@@ -26,6 +28,30 @@ async def test_migrations_match_the_models(empty_database_url: str) -> None:
         async with engine.connect() as connection:
             diff = await connection.run_sync(differences)
         assert diff == []
+    finally:
+        await engine.dispose()
+
+
+async def test_ids_of_deleted_webhooks_and_outbox_items_are_never_handed_out_again(empty_database_url: str) -> None:
+    """A processor finds the webhooks it read again by id, and a post attempt names its outbox item by
+    id: SQLite reused the largest id once its row was deleted (migration 0012)."""
+    engine = create_engine(empty_database_url)
+    try:
+        await upgrade_to_head(engine)
+        sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+        for make in (
+            lambda: ReceivedWebhook(source="alertmanager", body=b"{}", received_at=utcnow()),
+            lambda: OutboxItem(ordering_key="issue:1", operation="chat.postMessage", payload={}),
+        ):
+            ids = []
+            for _ in range(2):
+                async with sessionmaker.begin() as session:
+                    row = make()
+                    session.add(row)
+                    await session.flush()
+                    ids.append(row.id)
+                    await session.execute(delete(type(row)))  # the table is empty again
+            assert ids[1] > ids[0], type(row).__name__
     finally:
         await engine.dispose()
 
