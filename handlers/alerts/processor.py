@@ -18,7 +18,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable
@@ -38,7 +38,7 @@ from handlers.issues.service import IssueService
 from storage.errors import is_outage
 from storage.models import AlertStatus, ReceivedWebhookStatus, utcnow
 from storage.repositories.alert import AlertRepository
-from storage.repositories.received_webhook import ReceivedWebhookRepository
+from storage.repositories.received_webhook import ParkedWebhook, ReceivedWebhookRepository
 
 log = logging.getLogger(__name__)
 
@@ -183,18 +183,27 @@ class WebhookProcessor:
         share = 1.0 if lag <= EASY_LAG_SECONDS else (HARD_LAG_SECONDS - lag) / (HARD_LAG_SECONDS - EASY_LAG_SECONDS)
         return busy_seconds * YIELD_RATIO * share
 
+    async def parked(self, limit: int) -> list[ParkedWebhook]:
+        async with self._sessionmaker() as session:
+            return await ReceivedWebhookRepository(session).parked(limit)
+
+    async def requeue_parked(self, ids: Sequence[int] | None = None) -> int:
+        """Give parked webhooks (all, or those of `ids`) their attempts again, once a person fixed the cause."""
+        async with self._sessionmaker.begin() as session:
+            requeued = await ReceivedWebhookRepository(session).requeue_parked(ids)
+        if requeued:
+            log.warning("%d parked webhook(s) put back in line for another %d attempts", requeued, MAX_ATTEMPTS)
+            self.wake()
+        return requeued
+
     async def _requeue_parked(self) -> None:
         """At start, parked webhooks get their attempts again: a restart is how a fix is deployed."""
         try:
-            async with self._sessionmaker.begin() as session:
-                requeued = await ReceivedWebhookRepository(session).requeue_parked()
+            await self.requeue_parked()
         except Exception as error:  # noqa: BLE001 - an outage: they wait for the next start
             if not is_outage(error):
                 raise
             log.warning("could not put parked webhooks back in line (%s)", error)
-            return
-        if requeued:
-            log.warning("%d parked webhook(s) put back in line for another %d attempts", requeued, MAX_ATTEMPTS)
 
     async def process_waiting(self) -> int:
         """Process everything waiting now, one transaction after another; how many webhooks were taken."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Sequence
 
@@ -15,6 +16,18 @@ from storage.models import ReceivedWebhook, ReceivedWebhookStatus
 # for a transaction, so one replica at a time turns webhooks into issues, in the order they came.
 _PROCESSOR_LOCK_KEY = 0x6F70_7362_0001  # "opsb" 1
 _WAITING = (ReceivedWebhookStatus.RECEIVED, ReceivedWebhookStatus.ACKNOWLEDGING)
+
+
+@dataclass(frozen=True)
+class ParkedWebhook:
+    id: int
+    source: str
+    received_at: datetime
+    attempts: int
+    last_error: str | None
+    body_bytes: int
+
+
 _TAKE = (
     select(
         ReceivedWebhook.id, ReceivedWebhook.source, ReceivedWebhook.body, ReceivedWebhook.received_at,
@@ -90,14 +103,26 @@ class ReceivedWebhookRepository:
             values["status"] = ReceivedWebhookStatus.PARKED
         await self.session.execute(update(ReceivedWebhook).where(ReceivedWebhook.id == webhook_id).values(**values))
 
-    async def requeue_parked(self) -> int:
-        """Put every parked webhook back in line (after the cause was fixed); how many."""
-        result = await self.session.execute(
-            update(ReceivedWebhook)
-            .where(ReceivedWebhook.status == ReceivedWebhookStatus.PARKED)
-            .values(status=ReceivedWebhookStatus.RECEIVED, attempts=0)
-        )
+    async def requeue_parked(self, ids: Sequence[int] | None = None) -> int:
+        """Put parked webhooks (all, or those of `ids`) back in line after the cause was fixed; how many."""
+        query = update(ReceivedWebhook).where(ReceivedWebhook.status == ReceivedWebhookStatus.PARKED)
+        if ids is not None:
+            query = query.where(ReceivedWebhook.id.in_(list(ids)))
+        result = await self.session.execute(query.values(status=ReceivedWebhookStatus.RECEIVED, attempts=0))
         return int(result.rowcount or 0)
+
+    async def parked(self, limit: int) -> list[ParkedWebhook]:
+        """The oldest parked webhooks, for a person to see why before re-queueing them."""
+        query = (
+            select(
+                ReceivedWebhook.id, ReceivedWebhook.source, ReceivedWebhook.received_at, ReceivedWebhook.attempts,
+                ReceivedWebhook.last_error, func.length(ReceivedWebhook.body),
+            )
+            .where(ReceivedWebhook.status == ReceivedWebhookStatus.PARKED)
+            .order_by(ReceivedWebhook.id)
+            .limit(limit)
+        )
+        return [ParkedWebhook(*row) for row in (await self.session.execute(query)).all()]
 
     async def backlog(self) -> tuple[int, datetime | None, int]:
         """(webhooks waiting to be processed, when the oldest of them arrived, webhooks parked)."""

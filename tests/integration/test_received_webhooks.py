@@ -158,6 +158,53 @@ async def test_a_webhook_that_cannot_be_processed_is_parked_holds_up_no_other_an
         await stop_bot(restarted)
 
 
+async def test_parked_webhooks_are_listed_with_why_and_requeued_without_a_restart(
+    bot: RunningBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_issue_row = ingestion.Ingestion._issue_row
+
+    def issue_row(self: Any, bucket: Any, alerts: Any, grouped: bool) -> dict[str, Any]:
+        if alerts[0].alertname == "Poison":
+            raise RuntimeError("a bug only this alert reaches")
+        return real_issue_row(self, bucket, alerts, grouped)
+
+    monkeypatch.setattr(ingestion.Ingestion, "_issue_row", issue_row)
+    await _processor_stopped(bot)
+    for n in (70, 71):
+        assert (await _post(bot, notification(n, name="Poison")))[0] == 202
+    processor = bot.opsbot.webhook_processor
+    for _ in range(3):
+        await processor.process_waiting()
+    auth = {"Authorization": f"Bearer {WEBHOOK_TOKEN}"}
+    async with bot.session.get(f"{bot.url}/webhooks/parked", headers=auth) as response:
+        assert response.status == 200
+        listed = (await response.json())["parked"]
+    assert [(item["source"], item["attempts"]) for item in listed] == [("alertmanager", 3)] * 2
+    assert all("RuntimeError: a bug only this alert reaches" in item["error"] and item["bytes"] > 0 for item in listed)
+    first, second = (item["id"] for item in listed)
+
+    for method, path in (("GET", "/webhooks/parked"), ("POST", "/webhooks/parked/requeue")):
+        async with bot.session.request(method, f"{bot.url}{path}", headers={"Authorization": "Bearer wrong"}) as response:
+            assert response.status == 401
+    for body, status in ((b"[1]", 422), (b"{", 400), (b'{"ids": ["1"]}', 422), (b'{"ids": [1], "all": true}', 422)):
+        async with bot.session.post(f"{bot.url}/webhooks/parked/requeue", data=body, headers=auth) as response:
+            assert response.status == status, body
+    assert len(await _stored(bot)) == 2 and all(row.status == ReceivedWebhookStatus.PARKED for row in await _stored(bot))
+
+    monkeypatch.setattr(ingestion.Ingestion, "_issue_row", real_issue_row)  # the fix, deployed
+    async with bot.session.post(f"{bot.url}/webhooks/parked/requeue", json={"ids": [first, 10**6]}, headers=auth) as response:
+        assert (response.status, await response.json()) == (200, {"requeued": 1})
+    assert await processor.process_waiting() == 1
+    assert "fp000070" in await _alerts(bot) and "fp000071" not in await _alerts(bot)
+    async with bot.session.post(f"{bot.url}/webhooks/parked/requeue", headers=auth) as response:  # all the rest
+        assert (response.status, await response.json()) == (200, {"requeued": 1})
+    assert await processor.process_waiting() == 1
+    assert {"fp000070", "fp000071"} <= set(await _alerts(bot)) and await _stored(bot) == []
+    async with bot.session.get(f"{bot.url}/webhooks/parked", headers=auth) as response:
+        assert (await response.json())["parked"] == []
+    assert second > first
+
+
 async def test_a_stored_body_that_no_longer_parses_is_parked_at_once(bot: RunningBot) -> None:
     await _processor_stopped(bot)
     async with bot.opsbot.sessionmaker.begin() as session:  # as an older version might have stored it
