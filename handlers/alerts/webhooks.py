@@ -127,7 +127,7 @@ class AlertWebhooks:
             return _unauthorised()
         try:
             parked = await self._service.parked(PARKED_LISTED)
-        except STORAGE_FAILURES:
+        except (StorageUnavailable, *STORAGE_FAILURES):
             log.exception("could not list parked webhooks")
             return _retry_later("storage unavailable", DEFAULT_RETRY_AFTER_SECONDS)
         return web.json_response({"parked": [
@@ -146,7 +146,7 @@ class AlertWebhooks:
             return _problem(refusal.status, refusal.problem)
         try:
             requeued = await self._service.requeue_parked(ids)
-        except STORAGE_FAILURES:
+        except (StorageUnavailable, *STORAGE_FAILURES):
             log.exception("could not re-queue parked webhooks")
             return _retry_later("storage unavailable", DEFAULT_RETRY_AFTER_SECONDS)
         return web.json_response({"requeued": requeued})
