@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import AsyncIterator, Iterator
@@ -37,8 +38,8 @@ def sqlite_url(tmp_path) -> str:  # type: ignore[no-untyped-def]
 def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:  # type: ignore[no-untyped-def]
     """Each storage-touching test runs on SQLite and on the PostgreSQL server the suite started.
 
-    The PostgreSQL database is a copy of the session's migrated template, so the bot's start-up
-    migration finds it at head and does nothing.
+    Either database is a copy of the session's migrated template, so the bot's start-up migration
+    finds it at head and does nothing (migrating SQLite took 0.08 s of a bot's 0.26 s start).
     """
     yield from _database(request, tmp_path, migrated=True)
 
@@ -51,6 +52,8 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str
 
 def _database(request: pytest.FixtureRequest, tmp_path: Path, *, migrated: bool) -> Iterator[str]:
     if request.param == "sqlite":
+        if migrated:
+            shutil.copyfile(request.getfixturevalue("sqlite_migrated_template"), tmp_path / "opsbot.db")
         yield f"sqlite+aiosqlite:///{tmp_path / 'opsbot.db'}"
         return
     template = request.getfixturevalue("postgres_migrated_template") if migrated else None
@@ -58,11 +61,7 @@ def _database(request: pytest.FixtureRequest, tmp_path: Path, *, migrated: bool)
         yield url
 
 
-@pytest.fixture(scope="session")
-def postgres_migrated_template(postgres_server: PostgresServer) -> str:
-    """A database migrated to the Alembic head once a session, the template of each test's database."""
-    url = postgres_server.create_database(MIGRATED_TEMPLATE)
-
+def _migrate(url: str) -> None:
     async def migrate() -> None:
         engine = create_engine(url)
         try:
@@ -72,6 +71,22 @@ def postgres_migrated_template(postgres_server: PostgresServer) -> str:
 
     with ThreadPoolExecutor(1) as thread:  # a loop of its own, whatever loop runs in this thread
         thread.submit(asyncio.run, migrate()).result()
+
+
+@pytest.fixture(scope="session")
+def sqlite_migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated to the Alembic head once a session; each test gets a copy of it."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "opsbot.db"
+    _migrate(f"sqlite+aiosqlite:///{path}")
+    wal = path.with_name("opsbot.db-wal")  # the last connection closed checkpoints it: the file alone is whole
+    assert not wal.exists() or wal.stat().st_size == 0, "the template's WAL was not checkpointed"
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_migrated_template(postgres_server: PostgresServer) -> str:
+    """A database migrated to the Alembic head once a session, the template of each test's database."""
+    _migrate(postgres_server.create_database(MIGRATED_TEMPLATE))
     postgres_server.mark_template(MIGRATED_TEMPLATE)
     return MIGRATED_TEMPLATE
 

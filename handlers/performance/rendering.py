@@ -18,6 +18,7 @@ from typing import Any, Mapping
 from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
+from core.templates import ProcessBytecodeCache
 from handlers.slack.blockkit import escape, humanize_duration
 
 BUNDLED_DIR = Path(__file__).with_name("templates")
@@ -46,12 +47,16 @@ def _markdown(value: Any) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(value).split()))
 
 
+_COMPILED = ProcessBytecodeCache()  # these templates' options never change, so they share compiled code
+
+
 class PerformanceTemplates:
     def __init__(self, tz: tzinfo, override_dir: Path | None = None) -> None:
         loaders = [FileSystemLoader(str(override_dir))] if override_dir is not None else []
         loaders.append(FileSystemLoader(str(BUNDLED_DIR)))
         self._env = SandboxedEnvironment(
-            loader=ChoiceLoader(loaders), autoescape=False, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True
+            loader=ChoiceLoader(loaders), bytecode_cache=_COMPILED, autoescape=False, undefined=StrictUndefined,
+            trim_blocks=True, lstrip_blocks=True,
         )
         self.tz = tz
         self._env.filters.update(

@@ -19,6 +19,7 @@ from typing import Any, Mapping
 from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
+from core.templates import ProcessBytecodeCache
 from handlers.slack.blockkit import escape, humanize_duration
 from handlers.summaries.trends import Trend, TrendKind, format_value
 
@@ -62,12 +63,16 @@ def _vs(current: Any, previous: Any, kind: str = "count") -> str:
     return Trend(TrendKind(kind), current, previous).short
 
 
+_COMPILED = ProcessBytecodeCache()  # these templates' options never change, so they share compiled code
+
+
 class ReportTemplates:
     def __init__(self, override_dir: Path | None = None) -> None:
         loaders = [FileSystemLoader(str(override_dir))] if override_dir is not None else []
         loaders.append(FileSystemLoader(str(BUNDLED_DIR)))
         self._env = SandboxedEnvironment(
             loader=ChoiceLoader(loaders),
+            bytecode_cache=_COMPILED,
             autoescape=False,
             undefined=StrictUndefined,
             trim_blocks=True,

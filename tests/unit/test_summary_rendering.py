@@ -106,6 +106,18 @@ def test_deployment_templates_are_sandboxed(tmp_path: Path) -> None:
         ReportTemplates(tmp_path).render(SUMMARY_TEMPLATE, _context(PeriodFigures()))
 
 
+def test_compiled_templates_are_reused_but_an_edited_override_is_compiled_again(tmp_path: Path) -> None:
+    """Apps built in one process share compiled templates (core.templates); Jinja checks the source."""
+    (tmp_path / DAILY_TEMPLATE).write_text("{% block title %}First{% endblock %}")
+    assert ReportTemplates(tmp_path).render(DAILY_TEMPLATE, _context(PeriodFigures())).get("title") == "First"
+    (tmp_path / DAILY_TEMPLATE).write_text("{% block title %}Second{% endblock %}")
+    assert ReportTemplates(tmp_path).render(DAILY_TEMPLATE, _context(PeriodFigures())).get("title") == "Second"
+    (tmp_path / SUMMARY_TEMPLATE).write_text("{% block overview %}{{ cur.__class__.__init__.__globals__ }}{% endblock %}")
+    for _ in range(2):  # compiled, then taken from the cache: sandboxed both times
+        with pytest.raises(TemplateProblem, match="block overview"):
+            ReportTemplates(tmp_path).render(SUMMARY_TEMPLATE, _context(PeriodFigures()))
+
+
 def test_a_broken_override_fails_at_start_up(tmp_path: Path) -> None:
     (tmp_path / DAILY_TEMPLATE).write_text("{% block title %}{{ period.label {% endblock %}")
     with pytest.raises(TemplateProblem, match="daily_report.mrkdwn.j2 line 1"):
