@@ -32,6 +32,7 @@ from core.scheduler import Scheduler
 from delivery.channels import ChannelFallback
 from delivery.directory import PERIODIC_REFRESH_SECONDS, ChannelDirectory
 from delivery.outbox import OutboxWriter
+from delivery.parked import ParkedDeliveries
 from delivery.worker import DeliveryWorker
 from handlers import (
     autofix,
@@ -66,6 +67,7 @@ from handlers.issues.message_view import load_issue_view
 from handlers.issues.service import IssueService
 from handlers import knowledge as knowledge_feed
 from handlers.oncall.service import OnCallService
+from handlers.parked.routes import ParkedRoutes
 from handlers import silences
 from handlers.slack.listeners import report_listener_error
 from handlers.questions.loader import KnowledgeBaseLoader
@@ -279,6 +281,7 @@ def create_app(
     app[OPSBOT] = opsbot
     webhook_token = settings.alert_webhook_token.get_secret_value() if settings.alert_webhook_token else ""
     app.add_routes(AlertWebhooks(alerts, webhook_token, metrics).routes())
+    app.add_routes(ParkedRoutes(alerts, ParkedDeliveries(sessionmaker, worker.wake, clock=clock), webhook_token).routes())
     app.add_routes([web.get("/healthz", routes.healthz), web.get("/metrics", routes.metrics)])
     if signing_secret:
         app.add_routes([web.post("/slack/events", routes.slack_events)])

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hmac
-import json
 import logging
 import uuid
 from typing import Any, Callable
@@ -34,7 +33,6 @@ log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 1024 * 1024
 BODY_TIMEOUT_SECONDS = 30.0  # for the whole body: a sender trickling bytes must not hold a connection for ever
 DEFAULT_RETRY_AFTER_SECONDS = 5
-PARKED_LISTED = 100  # GET /webhooks/parked lists the oldest this many
 OUTCOME_WAIT_SECONDS = 10.0  # how long `Prefer: return=representation` waits for processing
 # Besides StorageUnavailable (which says when to retry), what "the database cannot take this now"
 # looks like from here, whatever the driver: SQLAlchemy's errors, a refused or reset connection
@@ -45,10 +43,6 @@ STORAGE_FAILURES = (SQLAlchemyError, OSError, asyncio.TimeoutError)
 
 def _problem(status: int, problem: str, **extra: Any) -> web.Response:
     return web.json_response({"error": problem, **extra}, status=status)
-
-
-def _unauthorised() -> web.Response:
-    return _problem(401, "missing or wrong Authorization: Bearer token", hint="set ALERT_WEBHOOK_TOKEN")
 
 
 def _retry_later(problem: str, retry_after_seconds: int) -> web.Response:
@@ -113,43 +107,7 @@ class AlertWebhooks:
         self._counters: dict[tuple[Any, ...], Any] = {}  # prometheus children, looked up once per label set
 
     def routes(self) -> list[web.RouteDef]:
-        return [web.post(f"/webhooks/{source}", self._handler(source)) for source in PARSERS] + [
-            web.get("/webhooks/parked", self._parked),
-            web.post("/webhooks/parked/requeue", self._requeue),
-        ]
-
-    def _authorised(self, request: web.Request) -> bool:
-        return hmac.compare_digest(request.headers.get("Authorization", "").encode(), self._expected)
-
-    async def _parked(self, request: web.Request) -> web.Response:
-        """Webhooks accepted but not processable (a bug, a body only newer code reads): what and why."""
-        if not self._authorised(request):
-            return _unauthorised()
-        try:
-            parked = await self._service.parked(PARKED_LISTED)
-        except (StorageUnavailable, *STORAGE_FAILURES):
-            log.exception("could not list parked webhooks")
-            return _retry_later("storage unavailable", DEFAULT_RETRY_AFTER_SECONDS)
-        return web.json_response({"parked": [
-            {"id": item.id, "source": item.source, "received_at": item.received_at.isoformat(),
-             "attempts": item.attempts, "error": item.last_error, "bytes": item.body_bytes}
-            for item in parked
-        ], "listed_at_most": PARKED_LISTED})  # fmt: skip
-
-    async def _requeue(self, request: web.Request) -> web.Response:
-        """Parked webhooks back in line once the cause is fixed: all, or `{"ids": [...]}`; no restart needed."""
-        if not self._authorised(request):
-            return _unauthorised()
-        try:
-            ids = parse_requeue_body(await read_body(request, limit=64 * 1024, timeout=self._body_timeout))
-        except BodyRefused as refusal:
-            return _problem(refusal.status, refusal.problem)
-        try:
-            requeued = await self._service.requeue_parked(ids)
-        except (StorageUnavailable, *STORAGE_FAILURES):
-            log.exception("could not re-queue parked webhooks")
-            return _retry_later("storage unavailable", DEFAULT_RETRY_AFTER_SECONDS)
-        return web.json_response({"requeued": requeued})
+        return [web.post(f"/webhooks/{source}", self._handler(source)) for source in PARSERS]
 
     def _handler(self, source: str) -> Callable[[web.Request], Any]:
         async def handle(request: web.Request) -> web.Response:
@@ -160,8 +118,9 @@ class AlertWebhooks:
         return handle
 
     async def _handle(self, source: str, request: web.Request) -> web.Response:
-        if not self._authorised(request):
-            return _unauthorised()
+        given = request.headers.get("Authorization", "").encode()
+        if not hmac.compare_digest(given, self._expected):
+            return _problem(401, "missing or wrong Authorization: Bearer token", hint="set ALERT_WEBHOOK_TOKEN")
         try:
             raw = await read_body(request, timeout=self._body_timeout)
             batch = parse_body(source, raw)
@@ -200,24 +159,6 @@ class AlertWebhooks:
         if child is None:
             child = self._counters[(id(counter), *labels)] = counter.labels(*(str(label) for label in labels))
         child.inc()
-
-
-def parse_requeue_body(body: bytes) -> list[int] | None:
-    """None (every parked webhook) for an empty body or `{}`; else the ids of `{"ids": [1, 2]}`."""
-    if not body.strip():
-        return None
-    try:
-        asked = json.loads(body)
-    except (ValueError, RecursionError):
-        raise BodyRefused(400, "the body is not JSON: send {\"ids\": [...]} or nothing") from None
-    if not isinstance(asked, dict) or set(asked) - {"ids"}:
-        raise BodyRefused(422, "expected {\"ids\": [...]} or an empty body")
-    ids = asked.get("ids")
-    if ids is None:
-        return None
-    if not isinstance(ids, list) or not all(type(i) is int and 0 < i < 2**63 for i in ids) or len(ids) > 1000:
-        raise BodyRefused(422, "ids: a list of at most 1000 webhook ids (positive integers)")
-    return ids
 
 
 def _prefers_representation(request: web.Request) -> bool:

@@ -285,6 +285,23 @@ class OutboxRepository:
             values["first_failed_at"] = func.coalesce(OutboxItem.first_failed_at, failed_at or utcnow())
         await self.session.execute(update(OutboxItem).where(OutboxItem.id == item_id).values(**values))
 
+    async def parked(self, limit: int) -> list[OutboxItem]:
+        """The oldest items the worker gave up on, for a person to see why before re-queueing them."""
+        query = select(OutboxItem).where(OutboxItem.status == OutboxStatus.PARKED).order_by(OutboxItem.id).limit(limit)
+        return list((await self.session.execute(query)).scalars())
+
+    async def requeue_parked(self, ids: Sequence[int] | None, *, now: datetime) -> int:
+        """Parked items (all, or those of `ids`) due again at once with fresh attempts; how many."""
+        query = update(OutboxItem).where(OutboxItem.status == OutboxStatus.PARKED)
+        if ids is not None:
+            query = query.where(OutboxItem.id.in_(list(ids)))
+        result = await self.session.execute(
+            query.values(status=OutboxStatus.PENDING, attempts=0, next_attempt_at=now, first_failed_at=None,
+                         locked_until=None, locked_by=None, done_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount or 0)
+
     async def mark_failed(self, item_id: int, *, error: str, status: str = OutboxStatus.FAILED) -> None:
         """FAILED (Slack refused it) or PARKED (we gave up on it): either way never retried by itself."""
         await self.session.execute(

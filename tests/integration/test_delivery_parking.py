@@ -14,7 +14,7 @@ import bot.app as composition_root
 from handlers.issues.message import IssueMessageView
 from slack_standin import SlackStandIn
 from storage.models import OutboxStatus
-from tests.harness import Clock, RunningBot, eventually, start_bot, stop_bot, test_config
+from tests.harness import WEBHOOK_TOKEN, Clock, RunningBot, eventually, start_bot, stop_bot, test_config
 from tests.integration.delivery_support import messages_per_issue, notification, outbox_items
 
 
@@ -112,5 +112,60 @@ async def test_a_refused_post_is_counted_as_given_up(database_url: str, standin:
 
         await eventually(failed, what="the item failed")
         assert await _parked_count(bot, "issue.render", "refused") == 1
+    finally:
+        await stop_bot(bot)
+
+
+async def test_parked_items_are_listed_with_why_and_requeued_without_a_restart(
+    database_url: str, standin: SlackStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once the cause is fixed (here: the builder bug), a person puts them back in line: each issue shown once."""
+    build = composition_root.build_issue_message
+    bug = {"present": True}
+
+    def build_unless_poisoned(view: IssueMessageView) -> object:
+        if bug["present"] and view.issue.title.startswith("Poison"):
+            raise ValueError("a builder bug")
+        return build(view)
+
+    monkeypatch.setattr(composition_root, "build_issue_message", build_unless_poisoned)
+    bot = await start_bot(database_url, standin, config=_config())
+    auth = {"Authorization": f"Bearer {WEBHOOK_TOKEN}"}
+    try:
+        for n in (1, 2):
+            await bot.post_webhook("alertmanager", notification(n, name="Poison"))
+        await bot.post_webhook("alertmanager", notification(3))
+        await bot.outbox_drained()
+        async with bot.session.get(f"{bot.url}/outbox/parked", headers=auth) as response:
+            assert response.status == 200
+            listed = (await response.json())["parked"]
+        assert [(item["operation"], item["ordering_key"], item["error"]) for item in listed] == [
+            ("issue.render", "issue:1", "render failed: ValueError('a builder bug')"),
+            ("issue.render", "issue:2", "render failed: ValueError('a builder bug')"),
+        ]
+        assert all(item["parked_at"] for item in listed)
+        for method, path in (("GET", "/outbox/parked"), ("POST", "/outbox/parked/requeue")):
+            async with bot.session.request(method, f"{bot.url}{path}", headers={"Authorization": "Bearer x"}) as response:
+                assert response.status == 401
+        async with bot.session.post(f"{bot.url}/outbox/parked/requeue", data=b"{", headers=auth) as response:
+            assert response.status == 400
+        assert len(messages_per_issue(standin)) == 1
+
+        # The builder bug mended (a deployment), one re-queued by id, then the rest.
+        bug["present"] = False
+        async with bot.session.post(
+            f"{bot.url}/outbox/parked/requeue", json={"ids": [listed[0]["id"]]}, headers=auth
+        ) as response:
+            assert (response.status, await response.json()) == (200, {"requeued": 1})
+        await bot.outbox_drained()
+        assert sorted(messages_per_issue(standin)) == [1, 3]
+        async with bot.session.post(f"{bot.url}/outbox/parked/requeue", headers=auth) as response:
+            assert (response.status, await response.json()) == (200, {"requeued": 1})
+        await bot.outbox_drained()
+        shown = messages_per_issue(standin)
+        assert sorted(shown) == [1, 2, 3] and set(shown.values()) == {1}
+        assert [item.status for item in await outbox_items(bot)] == [OutboxStatus.DONE] * 3
+        async with bot.session.get(f"{bot.url}/outbox/parked", headers=auth) as response:
+            assert (await response.json())["parked"] == []
     finally:
         await stop_bot(bot)

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from handlers.alerts.bodies import BodyRefused
-from handlers.alerts.webhooks import parse_requeue_body
+from handlers.parked.routes import parse_requeue_body
 
 
 @pytest.mark.parametrize("body", [b"", b"  \n", b"{}", b'{"ids": null}'])
