@@ -281,7 +281,7 @@ def create_app(
     app[OPSBOT] = opsbot
     webhook_token = settings.alert_webhook_token.get_secret_value() if settings.alert_webhook_token else ""
     app.add_routes(AlertWebhooks(alerts, webhook_token, metrics).routes())
-    app.add_routes(ParkedRoutes(alerts, ParkedDeliveries(sessionmaker, worker.wake, clock=clock), webhook_token).routes())
+    app.add_routes(ParkedRoutes(webhook_processor, ParkedDeliveries(sessionmaker, worker.wake, clock=clock), webhook_token).routes())
     app.add_routes([web.get("/healthz", routes.healthz), web.get("/metrics", routes.metrics)])
     if signing_secret:
         app.add_routes([web.post("/slack/events", routes.slack_events)])

@@ -184,6 +184,7 @@ class WebhookProcessor:
         return busy_seconds * YIELD_RATIO * share
 
     async def parked(self, limit: int) -> list[ParkedWebhook]:
+        """Webhooks processing gave up on (oldest first), with why: for a person, before re-queueing."""
         async with self._sessionmaker() as session:
             return await ReceivedWebhookRepository(session).parked(limit)
 

@@ -12,7 +12,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable, Sequence
+from typing import Callable
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -21,7 +21,7 @@ from handlers.alerts.processor import WebhookProcessor
 from storage.database import describe_storage_error
 from storage.errors import StorageUnavailable, is_outage
 from storage.models import utcnow
-from storage.repositories.received_webhook import ParkedWebhook, store_received
+from storage.repositories.received_webhook import store_received
 
 log = logging.getLogger(__name__)
 
@@ -97,13 +97,6 @@ class AlertService:
     async def outcome(self, webhook_id: int, timeout: float) -> IngestResult | None:
         """What processing the webhook (stored with `wants_outcome`) did; None if not done within `timeout`."""
         return await self._processor.outcome(webhook_id, timeout)
-
-    async def parked(self, limit: int) -> list[ParkedWebhook]:
-        """Webhooks processing gave up on (oldest first), with why: for a person, before re-queueing."""
-        return await self._processor.parked(limit)
-
-    async def requeue_parked(self, ids: Sequence[int] | None = None) -> int:
-        return await self._processor.requeue_parked(ids)
 
     def _withdraw(self, pending: _Pending) -> None:
         """Still queued after the writer wait: refuse it (503) and forget it; once taken, it is awaited."""

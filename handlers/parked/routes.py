@@ -16,7 +16,7 @@ from aiohttp import web
 
 from delivery.parked import ParkedDeliveries
 from handlers.alerts.bodies import BodyRefused
-from handlers.alerts.service import AlertService
+from handlers.alerts.processor import WebhookProcessor
 from handlers.alerts.webhooks import STORAGE_FAILURES, read_body
 from storage.errors import StorageUnavailable
 
@@ -47,8 +47,8 @@ def parse_requeue_body(body: bytes) -> list[int] | None:
 
 
 class ParkedRoutes:
-    def __init__(self, alerts: AlertService, deliveries: ParkedDeliveries, bearer_token: str) -> None:
-        self._alerts = alerts
+    def __init__(self, processor: WebhookProcessor, deliveries: ParkedDeliveries, bearer_token: str) -> None:
+        self._processor = processor
         self._deliveries = deliveries
         self._expected = f"Bearer {bearer_token}".encode()
 
@@ -80,7 +80,7 @@ class ParkedRoutes:
         return guarded
 
     async def _webhooks(self, request: web.Request) -> dict[str, Any]:
-        parked = await self._alerts.parked(LISTED_AT_MOST)
+        parked = await self._processor.parked(LISTED_AT_MOST)
         return {"parked": [
             {"id": item.id, "source": item.source, "received_at": item.received_at.isoformat(),
              "attempts": item.attempts, "error": item.last_error, "bytes": item.body_bytes}
@@ -88,7 +88,7 @@ class ParkedRoutes:
         ], "listed_at_most": LISTED_AT_MOST}  # fmt: skip
 
     async def _requeue_webhooks(self, request: web.Request) -> dict[str, Any]:
-        return {"requeued": await self._alerts.requeue_parked(await _requeue_ids(request))}
+        return {"requeued": await self._processor.requeue_parked(await _requeue_ids(request))}
 
     async def _outbox(self, request: web.Request) -> dict[str, Any]:
         parked = await self._deliveries.oldest(LISTED_AT_MOST)

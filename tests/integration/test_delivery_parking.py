@@ -34,17 +34,24 @@ async def _parked_count(bot: RunningBot, operation: str, reason: str) -> float:
     return float(found.group(1)) if found else 0.0
 
 
-async def test_a_message_that_cannot_be_rendered_is_parked_and_the_others_are_delivered(
-    database_url: str, standin: SlackStandIn, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _poison_the_builder(monkeypatch: pytest.MonkeyPatch) -> dict[str, bool]:
+    """The message builder fails for issues titled Poison while `bug["present"]` (set it False: the fix)."""
     build = composition_root.build_issue_message  # the renderer create_app hands the worker
+    bug = {"present": True}
 
     def build_unless_poisoned(view: IssueMessageView) -> object:
-        if view.issue.title.startswith("Poison"):
+        if bug["present"] and view.issue.title.startswith("Poison"):
             raise ValueError("a builder bug")
         return build(view)
 
     monkeypatch.setattr(composition_root, "build_issue_message", build_unless_poisoned)
+    return bug
+
+
+async def test_a_message_that_cannot_be_rendered_is_parked_and_the_others_are_delivered(
+    database_url: str, standin: SlackStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _poison_the_builder(monkeypatch)
     bot = await start_bot(database_url, standin, config=_config())
     try:
         await bot.post_webhook("alertmanager", notification(1))
@@ -120,15 +127,7 @@ async def test_parked_items_are_listed_with_why_and_requeued_without_a_restart(
     database_url: str, standin: SlackStandIn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Once the cause is fixed (here: the builder bug), a person puts them back in line: each issue shown once."""
-    build = composition_root.build_issue_message
-    bug = {"present": True}
-
-    def build_unless_poisoned(view: IssueMessageView) -> object:
-        if bug["present"] and view.issue.title.startswith("Poison"):
-            raise ValueError("a builder bug")
-        return build(view)
-
-    monkeypatch.setattr(composition_root, "build_issue_message", build_unless_poisoned)
+    bug = _poison_the_builder(monkeypatch)
     bot = await start_bot(database_url, standin, config=_config())
     auth = {"Authorization": f"Bearer {WEBHOOK_TOKEN}"}
     try:

@@ -55,6 +55,19 @@ async def _processor_stopped(bot: RunningBot) -> None:
     await bot.app[SUPERVISOR].kill("webhook-processor")
 
 
+def _poison(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A bug only alerts named Poison reach: their webhook fails to process. Returns the real code (the fix)."""
+    real_issue_row = ingestion.Ingestion._issue_row
+
+    def issue_row(self: Any, bucket: Any, alerts: Any, grouped: bool) -> dict[str, Any]:
+        if alerts[0].alertname == "Poison":
+            raise RuntimeError("a bug only this alert reaches")
+        return real_issue_row(self, bucket, alerts, grouped)
+
+    monkeypatch.setattr(ingestion.Ingestion, "_issue_row", issue_row)
+    return real_issue_row
+
+
 async def test_a_webhook_is_answered_once_stored_and_its_issue_then_reaches_slack(bot: RunningBot) -> None:
     status, headers, answer = await _post(bot, notification(1))
     assert status == 202 and answer == {"status": "accepted", "alerts": 1}
@@ -120,14 +133,7 @@ async def test_deliveries_about_one_alert_are_applied_in_the_order_they_were_acc
 async def test_a_webhook_that_cannot_be_processed_is_parked_holds_up_no_other_and_is_retried_after_a_restart(
     database_url: str, standin: SlackStandIn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_issue_row = ingestion.Ingestion._issue_row
-
-    def issue_row(self: Any, bucket: Any, alerts: Any, grouped: bool) -> dict[str, Any]:
-        if alerts[0].alertname == "Poison":
-            raise RuntimeError("a bug only this alert reaches")
-        return real_issue_row(self, bucket, alerts, grouped)
-
-    monkeypatch.setattr(ingestion.Ingestion, "_issue_row", issue_row)
+    real_issue_row = _poison(monkeypatch)
     bot = await start_bot(database_url, standin)
     try:
         await _processor_stopped(bot)
@@ -163,14 +169,7 @@ async def test_a_webhook_that_cannot_be_processed_is_parked_holds_up_no_other_an
 async def test_parked_webhooks_are_listed_with_why_and_requeued_without_a_restart(
     bot: RunningBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_issue_row = ingestion.Ingestion._issue_row
-
-    def issue_row(self: Any, bucket: Any, alerts: Any, grouped: bool) -> dict[str, Any]:
-        if alerts[0].alertname == "Poison":
-            raise RuntimeError("a bug only this alert reaches")
-        return real_issue_row(self, bucket, alerts, grouped)
-
-    monkeypatch.setattr(ingestion.Ingestion, "_issue_row", issue_row)
+    real_issue_row = _poison(monkeypatch)
     await _processor_stopped(bot)
     for n in (70, 71):
         assert (await _post(bot, notification(n, name="Poison")))[0] == 202
